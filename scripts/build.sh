@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the release wasm and its JS bindings into pkg/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh build
+cargo build --lib --release --target wasm32-unknown-unknown
+wasm-bindgen --target web --out-dir pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/skysift.wasm"
+ls -l pkg/skysift_bg.wasm | awk '{printf "build: pkg/skysift_bg.wasm %.1f MB raw", $5/1e6}'
+gzip -c pkg/skysift_bg.wasm | wc -c | awk '{printf ", %.1f MB gzip\n", $1/1e6}'

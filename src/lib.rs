@@ -1,0 +1,19 @@
+//! skysift: classify astronomical data in the browser, explain each prediction.
+//!
+//! The core is plain Rust, tested natively: [`lightcurve`] reads light curves, [`dmdt`]
+//! turns them into dm–dt images, [`compute`] opens the burn backends (WebGPU or CPU).
+//! The wasm-bindgen facade (`wasm`, built for `wasm32` only) is the one place where JS
+//! types appear; the native CLI (`src/main.rs`) uses the same core.
+
+pub mod compute;
+pub mod dmdt;
+pub mod error;
+pub mod lightcurve;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, Result};
+
+/// The crate version, shown by the CLI and the page.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

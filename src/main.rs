@@ -1,0 +1,218 @@
+//! `skysift`, the command line over the same core as the page: for batch users and for our
+//! own checks. Errors go to stderr on one line and the exit code is non-zero.
+
+use clap::{Args, Parser, Subcommand};
+use skysift::compute::{self, Backend};
+use skysift::dmdt::{self, AxisSpec, GridChoice, Normalisation};
+use skysift::lightcurve::{self, ReadOptions};
+use skysift::{Error, Result};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "skysift", version, about = "Classify astronomical data, explain each prediction")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// dm–dt images of light curves (one per object and band).
+    Dmdt(DmdtArgs),
+    /// Check that a compute backend gives the right numbers (a convolution and a matmul).
+    Check {
+        /// cpu or webgpu (the native GPU API).
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
+}
+
+#[derive(Args)]
+struct ColumnArgs {
+    /// Time column (name or 1-based number).
+    #[arg(long)]
+    time: Option<String>,
+    /// Magnitude column.
+    #[arg(long)]
+    mag: Option<String>,
+    /// Magnitude-error column.
+    #[arg(long)]
+    err: Option<String>,
+    /// Band (filter) column.
+    #[arg(long)]
+    band_column: Option<String>,
+    /// Object-identifier column.
+    #[arg(long)]
+    object_column: Option<String>,
+    /// Keep only this band.
+    #[arg(long)]
+    band: Option<String>,
+}
+
+impl ColumnArgs {
+    fn options(&self) -> ReadOptions {
+        ReadOptions {
+            time: self.time.clone(),
+            mag: self.mag.clone(),
+            err: self.err.clone(),
+            band_column: self.band_column.clone(),
+            object_column: self.object_column.clone(),
+            band: self.band.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct DmdtArgs {
+    /// Light-curve files (CSV, TSV, whitespace, JSON; may be gzipped).
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// Named grid: mahabal2017 (23 dt × 22 dm) or scope (26 × 26).
+    #[arg(long, default_value = "mahabal2017")]
+    grid: String,
+    /// Custom dt axis: comma-separated edges, or lin:START,END,BINS / log:START,END,BINS.
+    #[arg(long)]
+    dt: Option<String>,
+    /// Custom dm axis, as --dt.
+    #[arg(long)]
+    dm: Option<String>,
+    /// counts, pairs255, dt, max or l2.
+    #[arg(long, default_value = "counts")]
+    norm: String,
+    /// Spread each pair over Δm by the points' errors.
+    #[arg(long)]
+    smear: bool,
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// One JSON object per line (per object and band).
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_axis(spec: &str, axis: &str) -> Result<AxisSpec> {
+    let numbers = |s: &str| -> Result<Vec<f64>> {
+        s.split(',')
+            .map(|v| v.trim().parse::<f64>().map_err(|_| Error::Option(format!("--{axis}: '{v}' is not a number"))))
+            .collect()
+    };
+    let builder = |s: &str, log: bool| -> Result<AxisSpec> {
+        let v = numbers(s)?;
+        if v.len() != 3 || v[2] < 1.0 || v[2].fract() != 0.0 {
+            return Err(Error::Option(format!("--{axis}: expected START,END,BINS")));
+        }
+        let (start, end, bins) = (v[0], v[1], v[2] as usize);
+        Ok(if log { AxisSpec::Log { start, end, bins } } else { AxisSpec::Linear { start, end, bins } })
+    };
+    if let Some(rest) = spec.strip_prefix("lin:") {
+        builder(rest, false)
+    } else if let Some(rest) = spec.strip_prefix("log:") {
+        builder(rest, true)
+    } else {
+        Ok(AxisSpec::Edges { edges: numbers(spec)? })
+    }
+}
+
+fn grid_choice(args: &DmdtArgs) -> Result<GridChoice> {
+    match (&args.dt, &args.dm) {
+        (None, None) => Ok(GridChoice::Named(args.grid.clone())),
+        (Some(dt), Some(dm)) => Ok(GridChoice::Custom { dt: parse_axis(dt, "dt")?, dm: parse_axis(dm, "dm")? }),
+        _ => Err(Error::Option("a custom grid needs both --dt and --dm".into())),
+    }
+}
+
+fn read_file(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Option(format!("{path}: {e}")))
+}
+
+fn run_dmdt(args: &DmdtArgs, out: &mut impl Write) -> Result<()> {
+    let request = dmdt::Request { grid: grid_choice(args)?, normalisation: Normalisation::named(&args.norm)?, smear: args.smear };
+    // Validate the grid once, before reading any file.
+    request.grid.grid()?;
+    for path in &args.files {
+        let curves = lightcurve::read(&read_file(path)?, &args.columns.options()).map_err(|e| prefix(path, e))?;
+        for curve in &curves {
+            let record = dmdt::record(curve, &request).map_err(|e| prefix(path, e))?;
+            if args.json {
+                let mut value = serde_json::to_value(&record).expect("records serialise");
+                value.as_object_mut().expect("a record is an object").insert("file".into(), path.as_str().into());
+                writeln!(out, "{value}").map_err(io_error)?;
+            } else {
+                print_summary(out, path, &record).map_err(io_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(out: &mut impl Write, path: &str, r: &dmdt::Record) -> std::io::Result<()> {
+    let label = [r.object.as_deref(), r.band.as_deref()].iter().flatten().copied().collect::<Vec<_>>().join(" band ");
+    writeln!(
+        out,
+        "{path}{}{label}: {} points, {} pairs, {} in the {} grid ({} dt × {} dm)",
+        if label.is_empty() { "" } else { " " },
+        r.n_points,
+        r.n_pairs,
+        r.n_in_grid,
+        r.grid,
+        r.dt_edges.len() - 1,
+        r.dm_edges.len() - 1
+    )?;
+    // A small text heat map: rows are Δm bins (top = brightening), columns Δt bins.
+    const SHADES: &[char] = &[' ', '.', ':', '-', '=', '+', '*', '#', '%', '@'];
+    let max = r.image.iter().flatten().copied().fold(0.0, f64::max);
+    for i_dm in 0..r.dm_edges.len() - 1 {
+        let line: String = r
+            .image
+            .iter()
+            .map(|col| {
+                let v = col[i_dm];
+                if max > 0.0 && v > 0.0 { SHADES[1 + ((v / max) * 8.0).round() as usize] } else { ' ' }
+            })
+            .collect();
+        writeln!(out, "  {:>6} |{line}|", r.dm_edges[i_dm])?;
+    }
+    Ok(())
+}
+
+fn prefix(path: &str, e: Error) -> Error {
+    Error::Option(format!("{path}: {e}"))
+}
+
+fn io_error(e: std::io::Error) -> Error {
+    Error::Option(format!("cannot write output: {e}"))
+}
+
+fn run_check(backend: &str) -> Result<()> {
+    let backend = Backend::named(backend)?;
+    let device = match backend {
+        Backend::Cpu => compute::cpu_device(),
+        Backend::Webgpu => compute::gpu_device()?,
+    };
+    let got = pollster::block_on(compute::self_check(&device))?;
+    let diff = got.max_abs_diff(&compute::self_check_reference());
+    println!("backend {}: conv + matmul max abs diff vs plain loops = {diff:e}", backend.name());
+    if diff > 1e-4 {
+        return Err(Error::Backend(format!("backend {} disagrees with the reference by {diff}", backend.name())));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = match &cli.command {
+        Command::Dmdt(args) => run_dmdt(args, &mut out),
+        Command::Check { backend } => run_check(backend),
+    };
+    let flushed = out.flush();
+    match result {
+        Ok(()) if flushed.is_ok() => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("skysift: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The one wasm-bindgen facade. It converts JS values to core types and back, and turns every
+//! core error into a JS `Error` in one place (`js_error`). No DOM here: the page owns files,
+//! feature detection and drawing.
+
+use crate::compute::{self, Backend};
+use crate::dmdt;
+use crate::lightcurve::{self, LightCurve, ReadOptions};
+use crate::Error;
+use burn::tensor::Device;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+type JsResult<T> = std::result::Result<T, JsValue>;
+
+/// Core errors cross into JS here, once.
+fn js_error(e: Error) -> JsValue {
+    js_sys::Error::new(&e.to_string()).into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
+    // Plain objects rather than Maps, and u64 as numbers (counts fit easily).
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value
+        .serialize(&serializer)
+        .map_err(|e| js_error(Error::Backend(format!("could not convert the result for JS: {e}"))))
+}
+
+fn from_js<T: serde::de::DeserializeOwned + Default>(value: JsValue, what: &str) -> JsResult<T> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error(Error::Option(format!("invalid {what}: {e}"))))
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    // A panic is a bug; this puts its message in the console, and the page's worker reports it.
+    console_error_panic_hook::set_once();
+}
+
+#[wasm_bindgen]
+pub fn version() -> String {
+    crate::VERSION.to_string()
+}
+
+/// A compute backend opened for this page.
+#[wasm_bindgen]
+pub struct Engine {
+    backend: Backend,
+    device: Device,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Opens `backend` ("cpu" or "webgpu"). WebGPU failing to start is an error the page
+    /// turns into a fallback to the CPU, with the reason shown.
+    pub async fn create(backend: String) -> JsResult<Engine> {
+        let backend = Backend::named(&backend).map_err(js_error)?;
+        let device = match backend {
+            Backend::Cpu => compute::cpu_device(),
+            Backend::Webgpu => compute::gpu_device_async().await.map_err(js_error)?,
+        };
+        Ok(Engine { backend, device })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.name().to_string()
+    }
+
+    /// Runs a convolution and a matmul on this backend: `{conv, matmul, maxAbsDiff}`, the last
+    /// against plain-loop arithmetic.
+    #[wasm_bindgen(js_name = selfCheck)]
+    pub async fn self_check(&self) -> JsResult<JsValue> {
+        let got = compute::self_check(&self.device).await.map_err(js_error)?;
+        let diff = got.max_abs_diff(&compute::self_check_reference());
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Out {
+            conv: Vec<f32>,
+            matmul: Vec<f32>,
+            max_abs_diff: f32,
+        }
+        to_js(&Out { conv: got.conv, matmul: got.matmul, max_abs_diff: diff })
+    }
+}
+
+/// The light curves of one file, read once and kept for the requests that follow.
+#[wasm_bindgen]
+pub struct LightCurves {
+    curves: Vec<LightCurve>,
+}
+
+#[wasm_bindgen]
+impl LightCurves {
+    /// Reads a light-curve file (any supported layout, gzip or not). `options` may name
+    /// columns and a band: `{time, mag, err, band_column, object_column, band}`.
+    pub fn read(bytes: &[u8], options: JsValue) -> JsResult<LightCurves> {
+        let options: ReadOptions = from_js(options, "read options")?;
+        let curves = lightcurve::read(bytes, &options).map_err(js_error)?;
+        Ok(LightCurves { curves })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.curves.len()
+    }
+
+    /// Light curve `index`: `{object, band, time, mag, err, dropped}`.
+    pub fn get(&self, index: usize) -> JsResult<JsValue> {
+        to_js(self.curve(index)?)
+    }
+
+    /// The dm–dt image of light curve `index`; `request` is `{grid, normalisation, smear}`.
+    pub fn dmdt(&self, index: usize, request: JsValue) -> JsResult<JsValue> {
+        let request: dmdt::Request = from_js(request, "dm–dt request")?;
+        to_js(&dmdt::record(self.curve(index)?, &request).map_err(js_error)?)
+    }
+
+    /// Pairs (i, j) of light curve `index` that fell in pixel (`i_dt`, `i_dm`), at most `limit`,
+    /// as a flat array [i0, j0, i1, j1, ...].
+    #[wasm_bindgen(js_name = pairsInPixel)]
+    pub fn pairs_in_pixel(&self, index: usize, grid: JsValue, i_dt: usize, i_dm: usize, limit: usize) -> JsResult<Vec<u32>> {
+        let grid: dmdt::GridChoice = from_js(grid, "grid")?;
+        let grid = grid.grid().map_err(js_error)?;
+        let pairs = dmdt::pairs_in_pixel(self.curve(index)?, &grid, i_dt, i_dm, limit).map_err(js_error)?;
+        Ok(pairs.into_iter().flat_map(|(i, j)| [i as u32, j as u32]).collect())
+    }
+}
+
+impl LightCurves {
+    fn curve(&self, index: usize) -> JsResult<&LightCurve> {
+        self.curves.get(index).ok_or_else(|| {
+            js_error(Error::Option(format!("light curve {index} does not exist (the file has {})", self.curves.len())))
+        })
+    }
+}

@@ -1,0 +1,106 @@
+// End-to-end tests of the page in headless chromium, without and with WebGPU.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launch, openPage, waitReady, resultsDir, root } from './helpers.mjs';
+
+const cli = join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/skysift/target'), 'release/skysift');
+
+test('without WebGPU the page falls back to the CPU and says why', async () => {
+  const session = await launch({ webgpu: false });
+  try {
+    const { page, log } = await openPage(session, '/www/');
+    await waitReady(page);
+    assert.equal(await page.getAttribute('body', 'data-backend'), 'cpu');
+    assert.equal(await page.getAttribute('body', 'data-fallback'), 'true');
+    const detail = await page.textContent('#backend-detail');
+    assert.match(detail, /CPU backend/);
+    assert.match(detail, /WebGPU/, 'the reason for the fallback is shown');
+    await page.waitForFunction(() => document.querySelector('#self-check').textContent.length > 0);
+    assert.match(await page.textContent('#self-check'), /largest difference from exact arithmetic/);
+    const check = await page.evaluate(() => window.skysift.selfCheck());
+    assert.ok(check.maxAbsDiff < 1e-4, `CPU self-check differs by ${check.maxAbsDiff}`);
+    await page.screenshot({ path: join(resultsDir, 'page-cpu.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.external, [], 'no request leaves 127.0.0.1');
+  } finally {
+    await session.close();
+  }
+});
+
+test('with WebGPU the page runs on it, and WebGPU and CPU agree to 1e-4', async () => {
+  const session = await launch({ webgpu: true });
+  try {
+    const { page, log } = await openPage(session, '/www/?backend=webgpu');
+    await waitReady(page);
+    const info = await page.evaluate(() => window.skysift.backend);
+    assert.equal(info.backend, 'webgpu', `expected WebGPU, got ${JSON.stringify(info)}`);
+    assert.equal(info.fallback, false);
+    assert.ok(info.adapter, 'adapter information is reported');
+    assert.match(await page.textContent('#backend'), /WebGPU/);
+    const result = await page.evaluate(async () => {
+      const { createSkysift } = await import('./js/skysift.js');
+      const cpu = await createSkysift({ backend: 'cpu' });
+      const [a, b] = [await window.skysift.selfCheck(), await cpu.selfCheck()];
+      cpu.terminate();
+      const diff = (x, y) => Math.max(...x.map((v, i) => Math.abs(v - y[i])));
+      return { webgpu: a.maxAbsDiff, cpu: b.maxAbsDiff, between: Math.max(diff(a.conv, b.conv), diff(a.matmul, b.matmul)), n: a.conv.length + a.matmul.length };
+    });
+    console.log(`self-check: WebGPU vs CPU max abs diff ${result.between} over ${result.n} values`);
+    assert.equal(result.n, 3 * 64 + 16 * 8);
+    assert.ok(result.between <= 1e-4, `WebGPU and CPU differ by ${result.between}`);
+    assert.ok(result.webgpu <= 1e-4 && result.cpu <= 1e-4);
+    await page.screenshot({ path: join(resultsDir, 'page-webgpu.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.external, []);
+  } finally {
+    await session.close();
+  }
+});
+
+test('?backend=cpu forces the CPU even when WebGPU is there', async () => {
+  const session = await launch({ webgpu: true });
+  try {
+    const { page } = await openPage(session, '/www/?backend=cpu');
+    await waitReady(page);
+    const info = await page.evaluate(() => window.skysift.backend);
+    assert.equal(info.backend, 'cpu');
+    assert.equal(info.fallback, false);
+    assert.equal(info.requested, 'cpu');
+  } finally {
+    await session.close();
+  }
+});
+
+test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the result in place', async () => {
+  const session = await launch({ webgpu: false });
+  try {
+    const { page, log } = await openPage(session, '/www/');
+    await waitReady(page);
+    const example = join(root, 'www/examples/rr-lyrae.csv');
+    const fromCli = JSON.parse(execFileSync(cli, ['dmdt', example, '--grid', 'scope', '--json'], { encoding: 'utf8' }));
+    const fromPage = await page.evaluate(async () => {
+      const bytes = await (await fetch('./examples/rr-lyrae.csv')).arrayBuffer();
+      const { file } = await window.skysift.readLightCurves(bytes);
+      return window.skysift.dmdt(file, 0, { grid: 'scope' });
+    });
+    assert.deepEqual(fromPage.counts, fromCli.counts);
+    assert.equal(fromPage.n_pairs, fromCli.n_pairs);
+
+    const before = await page.textContent('#file-info');
+    await page.setInputFiles('#file', { name: 'junk.csv', mimeType: 'text/csv', buffer: Buffer.from('time,mag\n1,abc\n2,3\n') });
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match(await page.textContent('#message'), /junk\.csv: line 2, column 'mag': 'abc' is not a number/);
+    assert.equal(await page.textContent('#file-info'), before, 'the previous result stays');
+    // Hostile text from a file is shown as text, never run.
+    await page.setInputFiles('#file', { name: '<img src=x onerror=alert(1)>.csv', mimeType: 'text/csv', buffer: Buffer.from('<img src=x onerror=alert(1)>\n1\n') });
+    await page.waitForFunction(() => document.querySelector('#message').textContent.includes('<img'));
+    assert.equal(await page.locator('#message img').count(), 0);
+    await page.screenshot({ path: join(resultsDir, 'page-bad-file.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
+  } finally {
+    await session.close();
+  }
+});

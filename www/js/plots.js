@@ -1,0 +1,163 @@
+// Canvas drawings: the light curve (magnitude axis inverted, error bars, pairs highlighted)
+// and the dm–dt image (one cell per bin, viridis colours, colour bar).
+
+// Viridis (colour-blind safe), 9 anchors, linearly interpolated.
+const VIRIDIS = [
+  [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+];
+
+export function viridis(x) {
+  const t = Math.min(1, Math.max(0, x)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(t));
+  const f = t - i;
+  const c = VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+const BAND_COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00']; // Okabe–Ito
+
+function niceTicks(lo, hi, count = 5) {
+  const span = hi - lo || 1;
+  const step0 = span / count;
+  const mag = 10 ** Math.floor(Math.log10(step0));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= count) ?? 10 * mag;
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) ticks.push(+v.toPrecision(12));
+  return ticks;
+}
+
+function prepare(canvas) {
+  const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.font = '12px system-ui, sans-serif';
+  ctx.fillStyle = '#1b1f24';
+  ctx.strokeStyle = '#1b1f24';
+  return ctx;
+}
+
+/** Light curve with magnitudes increasing downwards; `pairs` = [i0, j0, i1, j1, ...] to highlight. */
+export function drawLightCurve(canvas, curve, pairs) {
+  const ctx = prepare(canvas);
+  const m = { left: 56, right: 12, top: 12, bottom: 40 };
+  const w = canvas.width - m.left - m.right;
+  const h = canvas.height - m.top - m.bottom;
+  const { time, mag } = curve;
+  const err = curve.err ?? null;
+  const t0 = Math.min(...time), t1 = Math.max(...time);
+  let lo = Infinity, hi = -Infinity;
+  mag.forEach((v, i) => { const e = err ? err[i] : 0; lo = Math.min(lo, v - e); hi = Math.max(hi, v + e); });
+  const pad = (hi - lo || 1) * 0.05;
+  lo -= pad; hi += pad;
+  const x = (t) => m.left + ((t - t0) / (t1 - t0 || 1)) * w;
+  const y = (v) => m.top + ((v - lo) / (hi - lo)) * h; // brighter (smaller) is up
+  ctx.strokeRect(m.left, m.top, w, h);
+  ctx.textAlign = 'center';
+  for (const t of niceTicks(t0, t1)) { ctx.fillText(String(t), x(t), m.top + h + 16); }
+  ctx.fillText('time (days)', m.left + w / 2, canvas.height - 6);
+  ctx.textAlign = 'right';
+  for (const v of niceTicks(lo, hi)) { ctx.fillText(String(v), m.left - 6, y(v) + 4); }
+  ctx.save();
+  ctx.translate(14, m.top + h / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('magnitude', 0, 0);
+  ctx.restore();
+  const colour = BAND_COLOURS[0];
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  for (let i = 0; i < time.length; i++) {
+    const px = x(time[i]), py = y(mag[i]);
+    if (err) { ctx.beginPath(); ctx.moveTo(px, y(mag[i] - err[i])); ctx.lineTo(px, y(mag[i] + err[i])); ctx.stroke(); }
+    ctx.beginPath(); ctx.arc(px, py, 2.2, 0, 2 * Math.PI); ctx.fill();
+  }
+  if (pairs && pairs.length) {
+    ctx.strokeStyle = 'rgba(213, 94, 0, 0.55)';
+    ctx.lineWidth = 1.2;
+    for (let k = 0; k < pairs.length; k += 2) {
+      const i = pairs[k], j = pairs[k + 1];
+      ctx.beginPath(); ctx.moveTo(x(time[i]), y(mag[i])); ctx.lineTo(x(time[j]), y(mag[j])); ctx.stroke();
+    }
+    ctx.lineWidth = 1;
+  }
+}
+
+const DMDT_MARGIN = { left: 56, right: 80, top: 12, bottom: 44 };
+
+function dmdtLayout(canvas, record) {
+  const m = DMDT_MARGIN;
+  const nDt = record.dt_edges.length - 1, nDm = record.dm_edges.length - 1;
+  const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
+  return { m, nDt, nDm, w, h, cw: w / nDt, ch: h / nDm };
+}
+
+const fmt = (v) => (Math.abs(v) >= 1 || v === 0 ? String(+v.toPrecision(3)) : v.toPrecision(2));
+
+/** dm–dt image: Δt bins left to right, Δm bins bottom to top, colour ∝ log(1 + value). */
+export function drawDmdt(canvas, record, pixel) {
+  const ctx = prepare(canvas);
+  if (!record) return;
+  const { m, nDt, nDm, w, h, cw, ch } = dmdtLayout(canvas, record);
+  const max = Math.max(0, ...record.image.flat());
+  const scale = (v) => (max > 0 ? Math.log1p(v) / Math.log1p(max) : 0);
+  for (let i = 0; i < nDt; i++) {
+    for (let j = 0; j < nDm; j++) {
+      ctx.fillStyle = viridis(scale(record.image[i][j]));
+      ctx.fillRect(m.left + i * cw, m.top + (nDm - 1 - j) * ch, Math.ceil(cw), Math.ceil(ch));
+    }
+  }
+  ctx.strokeStyle = '#1b1f24';
+  ctx.strokeRect(m.left, m.top, w, h);
+  ctx.fillStyle = '#1b1f24';
+  ctx.textAlign = 'center';
+  const every = Math.ceil(nDt / 8);
+  for (let i = 0; i <= nDt; i += every) ctx.fillText(fmt(record.dt_edges[i]), m.left + i * cw, m.top + h + 15);
+  ctx.fillText('Δt (days, one column per bin)', m.left + w / 2, canvas.height - 8);
+  ctx.textAlign = 'right';
+  const everyDm = Math.ceil(nDm / 10);
+  for (let j = 0; j <= nDm; j += everyDm) ctx.fillText(fmt(record.dm_edges[j]), m.left - 5, m.top + (nDm - j) * ch + 4);
+  ctx.save();
+  ctx.translate(14, m.top + h / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('Δm (mag)', 0, 0);
+  ctx.restore();
+  // Colour bar.
+  const bx = canvas.width - m.right + 16, bw = 14;
+  for (let k = 0; k < h; k++) { ctx.fillStyle = viridis(1 - k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
+  ctx.strokeRect(bx, m.top, bw, h);
+  ctx.fillStyle = '#1b1f24';
+  ctx.textAlign = 'left';
+  ctx.fillText(fmt(max), bx + bw + 4, m.top + 10);
+  ctx.fillText('0', bx + bw + 4, m.top + h);
+  ctx.save();
+  ctx.translate(canvas.width - 8, m.top + h / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('pairs (log scale)', 0, 0);
+  ctx.restore();
+  if (pixel) {
+    ctx.strokeStyle = '#d55e00';
+    ctx.lineWidth = 2;
+    ctx.strokeRect(m.left + pixel.iDt * cw, m.top + (nDm - 1 - pixel.iDm) * ch, cw, ch);
+    ctx.lineWidth = 1;
+    const v = record.image[pixel.iDt][pixel.iDm];
+    ctx.fillStyle = '#1b1f24';
+    ctx.textAlign = 'left';
+    ctx.fillText(
+      `Δt ${fmt(record.dt_edges[pixel.iDt])}–${fmt(record.dt_edges[pixel.iDt + 1])} d, Δm ${fmt(record.dm_edges[pixel.iDm])}–${fmt(record.dm_edges[pixel.iDm + 1])}: ${fmt(v)}`,
+      m.left + 4, m.top + 14,
+    );
+  }
+}
+
+/** The (iDt, iDm) pixel under a mouse event, or null. */
+export function dmdtPixelAt(canvas, record, event) {
+  const rect = canvas.getBoundingClientRect();
+  const px = ((event.clientX - rect.left) / rect.width) * canvas.width;
+  const py = ((event.clientY - rect.top) / rect.height) * canvas.height;
+  const { m, nDt, nDm, cw, ch } = dmdtLayout(canvas, record);
+  const iDt = Math.floor((px - m.left) / cw);
+  const iDm = nDm - 1 - Math.floor((py - m.top) / ch);
+  return iDt >= 0 && iDt < nDt && iDm >= 0 && iDm < nDm ? { iDt, iDm } : null;
+}

@@ -1,0 +1,103 @@
+// skysift's ES module API: every call runs in a worker and returns a promise.
+//
+//   import { createSkysift } from './js/skysift.js';
+//   const sky = await createSkysift({ backend: 'auto' });   // 'auto' | 'webgpu' | 'cpu'
+//   sky.backend        // { backend, fallback, reason, adapter, requested, version }
+//   const { file, curves } = await sky.readLightCurves(bytes, { band: 'g' });
+//   const image = await sky.dmdt(file, 0, { grid: 'scope', normalisation: 'max' });
+//
+// A crash inside the worker (a bug) rejects the call with an Error; the next call starts a
+// fresh worker, and whatever the page already shows stays.
+
+const workerUrl = new URL('./worker.js', import.meta.url);
+
+export class SkysiftError extends Error {
+  constructor(message, { panic = false } = {}) {
+    super(message);
+    this.name = 'SkysiftError';
+    this.panic = panic;
+  }
+}
+
+export class Skysift {
+  #worker = null;
+  #pending = new Map();
+  #next = 1;
+  #requested;
+  backend = null;
+
+  constructor(requested) {
+    this.#requested = requested;
+  }
+
+  async start() {
+    this.#worker = new Worker(workerUrl, { type: 'module' });
+    this.#worker.onmessage = ({ data }) => {
+      const waiting = this.#pending.get(data.id);
+      if (!waiting) return;
+      this.#pending.delete(data.id);
+      if ('error' in data) {
+        if (data.panic) this.#restartLater();
+        waiting.reject(new SkysiftError(data.panic ? `internal error (please report it): ${data.error}` : data.error, { panic: data.panic }));
+      } else {
+        waiting.resolve(data.result);
+      }
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault?.();
+      const message = event.message || 'the skysift worker failed to load';
+      for (const { reject } of this.#pending.values()) reject(new SkysiftError(message, { panic: true }));
+      this.#pending.clear();
+      this.#restartLater();
+    };
+    this.backend = await this.#call('init', { requested: this.#requested });
+    return this;
+  }
+
+  #restartLater() {
+    this.#worker?.terminate();
+    this.#worker = null;
+  }
+
+  async #call(method, params = {}, transfer = []) {
+    if (!this.#worker && method !== 'init') await this.start();
+    return new Promise((resolve, reject) => {
+      const id = this.#next++;
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, method, params }, transfer);
+    });
+  }
+
+  /** Runs a convolution and a matmul on the active backend: { conv, matmul, maxAbsDiff }. */
+  selfCheck() {
+    return this.#call('selfCheck');
+  }
+
+  /** Reads a light-curve file (ArrayBuffer or Uint8Array): { file, curves: [{object, band, time, mag, err, dropped}] }. */
+  readLightCurves(bytes, options = {}) {
+    const copy = bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    return this.#call('readLightCurves', { bytes: copy, options }, [copy]);
+  }
+
+  /** The dm–dt image of curve `index` of a read file; request = { grid, normalisation, smear }. */
+  dmdt(file, index, request = {}) {
+    return this.#call('dmdt', { file, index, request });
+  }
+
+  /** Pairs [i0, j0, i1, j1, ...] of curve `index` that fell in pixel (iDt, iDm). */
+  pairsInPixel(file, index, grid, iDt, iDm, limit = 10000) {
+    return this.#call('pairsInPixel', { file, index, grid, iDt, iDm, limit });
+  }
+
+  release(file) {
+    return this.#call('release', { file });
+  }
+
+  terminate() {
+    this.#restartLater();
+  }
+}
+
+export async function createSkysift({ backend = 'auto' } = {}) {
+  return new Skysift(backend).start();
+}

@@ -1,0 +1,113 @@
+// The compute worker: owns the wasm module, so long work never blocks the page. Feature
+// detection of WebGPU happens here (navigator.gpu exists in dedicated workers too).
+import init, { Engine, LightCurves, version } from '../../pkg/skysift.js';
+
+const ready = init();
+let engine = null;
+let backendInfo = null;
+const files = new Map();
+let nextFile = 1;
+
+// WebGPU usable? Returns the adapter's description, or the reason it is not.
+async function detectWebGpu() {
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    return { ok: false, reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  }
+  let adapter = null;
+  try {
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { ok: false, reason: `WebGPU adapter request failed: ${e.message ?? e}` };
+  }
+  if (!adapter) return { ok: false, reason: 'WebGPU is present but offers no adapter' };
+  const info = adapter.info ?? {};
+  return {
+    ok: true,
+    adapter: {
+      vendor: info.vendor ?? '',
+      architecture: info.architecture ?? '',
+      device: info.device ?? '',
+      description: info.description ?? '',
+      isFallbackAdapter: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter),
+    },
+  };
+}
+
+const methods = {
+  // requested: 'auto' | 'webgpu' | 'cpu'
+  async init({ requested = 'auto' }) {
+    const info = { requested, backend: 'cpu', fallback: false, reason: '', adapter: null, version: version() };
+    if (requested === 'cpu') {
+      info.reason = 'CPU backend requested';
+    } else {
+      const gpu = await detectWebGpu();
+      if (gpu.ok) {
+        try {
+          engine?.free();
+          engine = await Engine.create('webgpu');
+          Object.assign(info, { backend: 'webgpu', adapter: gpu.adapter, reason: 'WebGPU adapter found' });
+        } catch (e) {
+          Object.assign(info, { fallback: true, adapter: gpu.adapter, reason: `WebGPU failed to start: ${e.message ?? e}` });
+        }
+      } else {
+        Object.assign(info, { fallback: true, reason: gpu.reason });
+      }
+    }
+    if (info.backend === 'cpu') {
+      engine?.free();
+      engine = await Engine.create('cpu');
+    }
+    backendInfo = info;
+    return info;
+  },
+  backendInfo() {
+    return backendInfo;
+  },
+  async selfCheck() {
+    return await requireEngine().selfCheck();
+  },
+  readLightCurves({ bytes, options }) {
+    const set = LightCurves.read(new Uint8Array(bytes), options ?? {});
+    const id = nextFile++;
+    files.set(id, set);
+    const curves = [];
+    for (let i = 0; i < set.length; i++) curves.push(set.get(i));
+    return { file: id, curves };
+  },
+  dmdt({ file, index, request }) {
+    return requireFile(file).dmdt(index, request ?? {});
+  },
+  pairsInPixel({ file, index, grid, iDt, iDm, limit = 10000 }) {
+    return Array.from(requireFile(file).pairsInPixel(index, grid ?? 'mahabal2017', iDt, iDm, limit));
+  },
+  release({ file }) {
+    files.get(file)?.free();
+    files.delete(file);
+    return true;
+  },
+};
+
+function requireEngine() {
+  if (!engine) throw new Error('the backend is not started yet');
+  return engine;
+}
+
+function requireFile(id) {
+  const set = files.get(id);
+  if (!set) throw new Error(`file ${id} is not loaded (it may have been released)`);
+  return set;
+}
+
+self.onmessage = async ({ data: { id, method, params } }) => {
+  try {
+    await ready;
+    const fn = methods[method];
+    if (!fn) throw new Error(`unknown method ${method}`);
+    const result = await fn(params ?? {});
+    self.postMessage({ id, result });
+  } catch (e) {
+    // A wasm RuntimeError is a panic (a bug): the page restarts this worker.
+    const panic = e instanceof WebAssembly.RuntimeError;
+    self.postMessage({ id, error: String(e?.message ?? e), panic });
+  }
+};
