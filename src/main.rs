@@ -20,11 +20,27 @@ struct Cli {
 enum Command {
     /// dm–dt images of light curves (one per object and band).
     Dmdt(DmdtArgs),
+    /// Time the core on given inputs (for the benchmarks; prints JSON lines).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Check that a compute backend gives the right numbers (a convolution and a matmul).
     Check {
         /// cpu or webgpu (the native GPU API).
         #[arg(long, default_value = "cpu")]
         backend: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// dm–dt pair counting alone (the file is read once, outside the timing).
+    Dmdt {
+        files: Vec<String>,
+        #[arg(long, default_value = "mahabal2017")]
+        grid: String,
+        /// Timed repetitions per file (the median, min and max are printed).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
     },
 }
 
@@ -183,6 +199,40 @@ fn io_error(e: std::io::Error) -> Error {
     Error::Option(format!("cannot write output: {e}"))
 }
 
+/// Median, min and max of timings in seconds.
+fn summary(mut seconds: Vec<f64>) -> (f64, f64, f64) {
+    seconds.sort_by(f64::total_cmp);
+    (seconds[seconds.len() / 2], seconds[0], seconds[seconds.len() - 1])
+}
+
+fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        BenchCommand::Dmdt { files, grid, reps } => {
+            let grid = dmdt::Grid::named(grid)?;
+            let reps = (*reps).max(1);
+            for path in files {
+                let curves = lightcurve::read(&read_file(path)?, &ReadOptions::default()).map_err(|e| prefix(path, e))?;
+                let curve = &curves[0];
+                let mut seconds = Vec::with_capacity(reps);
+                let mut in_grid = 0;
+                for _ in 0..reps {
+                    let start = std::time::Instant::now();
+                    let image = dmdt::image(curve, &grid, dmdt::ImageOptions::default())?;
+                    seconds.push(start.elapsed().as_secs_f64());
+                    in_grid = image.n_in_grid;
+                }
+                let (median, min, max) = summary(seconds);
+                let line = serde_json::json!({
+                    "file": path, "n_points": curve.len(), "n_in_grid": in_grid, "reps": reps,
+                    "median_s": median, "min_s": min, "max_s": max,
+                });
+                writeln!(out, "{line}").map_err(io_error)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 fn run_check(backend: &str) -> Result<()> {
     let backend = Backend::named(backend)?;
     let device = match backend {
@@ -204,6 +254,7 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match &cli.command {
         Command::Dmdt(args) => run_dmdt(args, &mut out),
+        Command::Bench(command) => run_bench(command, &mut out),
         Command::Check { backend } => run_check(backend),
     };
     let flushed = out.flush();

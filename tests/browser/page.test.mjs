@@ -89,6 +89,26 @@ test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the
     assert.deepEqual(fromPage.counts, fromCli.counts);
     assert.equal(fromPage.n_pairs, fromCli.n_pairs);
 
+    // Hovering a dm-dt pixel picks out exactly the pairs counted in it.
+    const target = await page.evaluate(async () => {
+      const bytes = await (await fetch('./examples/rr-lyrae.csv')).arrayBuffer();
+      const { file } = await window.skysift.readLightCurves(bytes);
+      const r = await window.skysift.dmdt(file, 0, { grid: 'mahabal2017' });
+      let best = { iDt: 0, iDm: 0, count: -1 };
+      r.counts.forEach((row, iDt) => row.forEach((count, iDm) => { if (count > best.count && count < 2000) best = { iDt, iDm, count }; }));
+      const canvas = document.getElementById('dmdt-canvas');
+      const rect = canvas.getBoundingClientRect();
+      const scale = rect.width / canvas.width;
+      const nDt = r.dt_edges.length - 1, nDm = r.dm_edges.length - 1;
+      const cw = (canvas.width - 56 - 80) / nDt, ch = (canvas.height - 12 - 44) / nDm;
+      return { ...best, x: rect.left + (56 + (best.iDt + 0.5) * cw) * scale, y: rect.top + (12 + (nDm - 1 - best.iDm + 0.5) * ch) * scale };
+    });
+    assert.ok(target.count > 0);
+    await page.mouse.move(target.x, target.y);
+    await page.waitForFunction((want) => document.getElementById('dmdt-canvas').dataset.hover === want, `${target.iDt},${target.iDm},${target.count}`);
+    assert.match(await page.textContent('#lc-caption'), new RegExp(`the ${target.count} pairs of the hovered`));
+    await page.screenshot({ path: join(resultsDir, 'page-hover.png'), fullPage: true });
+
     const before = await page.textContent('#file-info');
     await page.setInputFiles('#file', { name: 'junk.csv', mimeType: 'text/csv', buffer: Buffer.from('time,mag\n1,abc\n2,3\n') });
     await page.waitForSelector('#message:not([hidden])');

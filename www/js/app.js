@@ -1,7 +1,7 @@
 // The page: loads files, asks the worker for results, draws them. Text from files is only
 // ever set with textContent, never as HTML.
 import { createSkysift } from './skysift.js';
-import { drawLightCurve, drawDmdt, dmdtPixelAt } from './plots.js';
+import { drawLightCurve, drawDmdt, dmdtPixelAt, fmt } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -61,13 +61,15 @@ async function showCurve() {
     state.record = await sky.dmdt(state.file, state.index, { grid, normalisation: 'counts' });
     state.highlight = null;
     redraw();
-    const r = state.record;
-    $('dmdt-caption').textContent =
-      `${r.n_pairs} pairs from ${r.n_points} points; ${r.n_in_grid} fall inside the ${r.grid} grid. Hover a pixel to see its pairs on the light curve.`;
+    $('dmdt-caption').textContent = dmdtSummary(state.record);
     document.body.dataset.ready = 'true';
   } catch (e) {
     showMessage(e.message);
   }
+}
+
+function dmdtSummary(r) {
+  return `${r.n_pairs} pairs from ${r.n_points} points; ${r.n_in_grid} fall inside the ${r.grid} grid. Hover a pixel to see its pairs on the light curve.`;
 }
 
 function redraw() {
@@ -88,6 +90,16 @@ async function hoverDmdt(event) {
     const pairs = await sky.pairsInPixel(state.file, state.index, state.record.grid === 'custom' ? null : state.record.grid, pixel.iDt, pixel.iDm, 2000);
     state.highlight = { key, pixel, pairs };
   }
+  // Say in text what the drawing shows, for screen readers (and the tests).
+  const canvas = $('dmdt-canvas');
+  canvas.dataset.hover = state.highlight ? `${pixel.iDt},${pixel.iDm},${state.highlight.pairs.length / 2}` : '';
+  const r = state.record;
+  $('dmdt-caption').textContent = state.highlight
+    ? `Pixel Δt ${fmt(r.dt_edges[pixel.iDt])}–${fmt(r.dt_edges[pixel.iDt + 1])} d, Δm ${fmt(r.dm_edges[pixel.iDm])}–${fmt(r.dm_edges[pixel.iDm + 1])} mag: ${r.counts[pixel.iDt][pixel.iDm]} pairs.`
+    : dmdtSummary(r);
+  $('lc-caption').textContent = state.highlight
+    ? `Magnitude against time; the ${state.highlight.pairs.length / 2} pairs of the hovered dm–dt pixel are joined by lines.`
+    : 'Magnitude against time (brighter is up).';
   redraw();
 }
 
@@ -110,7 +122,10 @@ function wireInputs() {
   $('curve-select').addEventListener('change', (e) => { state.index = Number(e.target.value); showCurve(); });
   $('grid-select').addEventListener('change', showCurve);
   $('dmdt-canvas').addEventListener('mousemove', hoverDmdt);
-  $('dmdt-canvas').addEventListener('mouseleave', () => { state.highlight = null; if (state.record) redraw(); });
+  $('dmdt-canvas').addEventListener('mouseleave', () => {
+    state.highlight = null;
+    if (state.record) { $('dmdt-caption').textContent = dmdtSummary(state.record); redraw(); }
+  });
 }
 
 async function loadExample() {

@@ -91,7 +91,7 @@ function dmdtLayout(canvas, record) {
   return { m, nDt, nDm, w, h, cw: w / nDt, ch: h / nDm };
 }
 
-const fmt = (v) => (Math.abs(v) >= 1 || v === 0 ? String(+v.toPrecision(3)) : v.toPrecision(2));
+export const fmt = (v) => (Math.abs(v) >= 1 || v === 0 ? String(+v.toPrecision(3)) : v.toPrecision(2));
 
 /** dm–dt image: Δt bins left to right, Δm bins bottom to top, colour ∝ log(1 + value). */
 export function drawDmdt(canvas, record, pixel) {
@@ -141,13 +141,6 @@ export function drawDmdt(canvas, record, pixel) {
     ctx.lineWidth = 2;
     ctx.strokeRect(m.left + pixel.iDt * cw, m.top + (nDm - 1 - pixel.iDm) * ch, cw, ch);
     ctx.lineWidth = 1;
-    const v = record.image[pixel.iDt][pixel.iDm];
-    ctx.fillStyle = '#1b1f24';
-    ctx.textAlign = 'left';
-    ctx.fillText(
-      `Δt ${fmt(record.dt_edges[pixel.iDt])}–${fmt(record.dt_edges[pixel.iDt + 1])} d, Δm ${fmt(record.dm_edges[pixel.iDm])}–${fmt(record.dm_edges[pixel.iDm + 1])}: ${fmt(v)}`,
-      m.left + 4, m.top + 14,
-    );
   }
 }
 
