@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh build
-cargo build --lib --release --target wasm32-unknown-unknown
-wasm-bindgen --target web --out-dir pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/skysift.wasm"
+cargo build --lib --profile wasm-release --target wasm32-unknown-unknown
+wasm-bindgen --target web --out-dir pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/skysift.wasm"
 ls -l pkg/skysift_bg.wasm | awk '{printf "build: pkg/skysift_bg.wasm %.1f MB raw", $5/1e6}'
 gzip -c pkg/skysift_bg.wasm | wc -c | awk '{printf ", %.1f MB gzip\n", $1/1e6}'

@@ -115,6 +115,12 @@ pub async fn self_check(device: &Device) -> Result<SelfCheck> {
     Ok(SelfCheck { conv: read_f32(conv).await?, matmul: read_f32(matmul).await? })
 }
 
+/// [`self_check`], waited for: for native callers.
+#[cfg(not(target_family = "wasm"))]
+pub fn self_check_blocking(device: &Device) -> Result<SelfCheck> {
+    pollster::block_on(self_check(device))
+}
+
 /// The same computation in plain loops, as the ground truth for the backends.
 pub fn self_check_reference() -> SelfCheck {
     let (x, w, bias, a, b) = inputs();
@@ -156,7 +162,7 @@ mod tests {
 
     #[test]
     fn cpu_backend_matches_plain_loops() {
-        let got = pollster::block_on(self_check(&cpu_device())).unwrap();
+        let got = self_check_blocking(&cpu_device()).unwrap();
         let want = self_check_reference();
         assert_eq!(got.conv.len(), want.conv.len());
         assert_eq!(got.matmul.len(), want.matmul.len());

@@ -1,14 +1,17 @@
 //! skysift: classify astronomical data in the browser, explain each prediction.
 //!
 //! The core is plain Rust, tested natively: [`lightcurve`] reads light curves, [`dmdt`]
-//! turns them into dm–dt images, [`compute`] opens the burn backends (WebGPU or CPU).
+//! turns them into dm–dt images, [`gwskynet`] scores GW sky maps, [`compute`] opens the burn
+//! backends (WebGPU or CPU).
 //! The wasm-bindgen facade (`wasm`, built for `wasm32` only) is the one place where JS
 //! types appear; the native CLI (`src/main.rs`) uses the same core.
 
 pub mod compute;
 pub mod dmdt;
 pub mod error;
+pub mod gwskynet;
 pub mod lightcurve;
+pub mod skymap;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

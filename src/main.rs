@@ -239,7 +239,7 @@ fn run_check(backend: &str) -> Result<()> {
         Backend::Cpu => compute::cpu_device(),
         Backend::Webgpu => compute::gpu_device()?,
     };
-    let got = pollster::block_on(compute::self_check(&device))?;
+    let got = compute::self_check_blocking(&device)?;
     let diff = got.max_abs_diff(&compute::self_check_reference());
     println!("backend {}: conv + matmul max abs diff vs plain loops = {diff:e}", backend.name());
     if diff > 1e-4 {

@@ -4,10 +4,12 @@
 
 use crate::compute::{self, Backend};
 use crate::dmdt;
+use crate::gwskynet::{self, GwSkyNet};
 use crate::lightcurve::{self, LightCurve, ReadOptions};
 use crate::Error;
 use burn::tensor::Device;
 use serde::Serialize;
+use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 
 type JsResult<T> = std::result::Result<T, JsValue>;
@@ -59,6 +61,8 @@ pub fn version() -> String {
 pub struct Engine {
     backend: Backend,
     device: Device,
+    /// GWSkyNet's weights, loaded on first use.
+    gwskynet: OnceCell<GwSkyNet>,
 }
 
 #[wasm_bindgen]
@@ -71,7 +75,7 @@ impl Engine {
             Backend::Cpu => compute::cpu_device(),
             Backend::Webgpu => compute::gpu_device_async().await.map_err(js_error)?,
         };
-        Ok(Engine { backend, device })
+        Ok(Engine { backend, device, gwskynet: OnceCell::new() })
     }
 
     #[wasm_bindgen(getter)]
@@ -93,6 +97,24 @@ impl Engine {
             max_abs_diff: f32,
         }
         to_js(&Out { conv: got.conv, matmul: got.matmul, max_abs_diff: diff })
+    }
+
+    /// GWSkyNet's score for one sky map from its ten prepared inputs (Float32Arrays in the
+    /// model's input order, as the Python `prepare_data` makes them): `{score, far, fnr}`.
+    #[wasm_bindgen(js_name = gwskynetScore)]
+    pub async fn gwskynet_score(&self, inputs: js_sys::Array) -> JsResult<JsValue> {
+        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
+        let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
+        let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
+        let score = model.scores(&[&inputs]).await.map_err(js_error)?[0] as f64;
+        let rates = gwskynet::rates(score);
+        #[derive(Serialize)]
+        struct Out {
+            score: f64,
+            far: f64,
+            fnr: f64,
+        }
+        to_js(&Out { score, far: rates.far, fnr: rates.fnr })
     }
 }
 

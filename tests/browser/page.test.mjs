@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, openPage, waitReady, resultsDir, root } from './helpers.mjs';
 
@@ -119,6 +119,50 @@ test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the
     await page.waitForFunction(() => document.querySelector('#message').textContent.includes('<img'));
     assert.equal(await page.locator('#message img').count(), 0);
     await page.screenshot({ path: join(resultsDir, 'page-bad-file.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
+  } finally {
+    await session.close();
+  }
+});
+
+test('GWSkyNet gives the reference scores on WebGPU and on the CPU in the browser', async (t) => {
+  const data = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
+  const refDir = join(data, 'skymaps/reference');
+  if (!existsSync(join(refDir, 'scores.tsv'))) return t.skip(`no reference data at ${refDir}`);
+  const rows = readFileSync(join(refDir, 'scores.tsv'), 'utf8').trim().split('\n').slice(1)
+    .map((l) => l.split('\t')).filter((f) => f[1] !== '');
+  // Three maps across the score range: a glitch, an ambiguous one, a confident real event.
+  const picked = ['o3a-gracedb/S190718y/bayestar.fits.gz', 'o3a-gracedb/S190425z/bayestar.fits', 'o3a-gracedb/S190521g/bayestar.fits']
+    .map((file) => rows.find((r) => r[0] === file));
+  const python = join(root, '.venv/bin/python');
+  const maps = picked.map(([file, score]) => {
+    const npz = join(refDir, `${file.replaceAll('/', '__').replaceAll(',', '_')}.npz`);
+    const arrays = JSON.parse(execFileSync(python, ['-c',
+      'import sys, json, numpy as np; z = np.load(sys.argv[1]); print(json.dumps([z[f"arr_{k}"].ravel().tolist() for k in range(10)]))', npz],
+    { encoding: 'utf8', maxBuffer: 256 << 20 }));
+    return { file, score: Number(score), arrays };
+  });
+  const session = await launch({ webgpu: true });
+  try {
+    const { page, log } = await openPage(session, '/www/?backend=webgpu');
+    await waitReady(page);
+    const results = await page.evaluate(async (maps) => {
+      const { createSkysift } = await import('./js/skysift.js');
+      const cpu = await createSkysift({ backend: 'cpu' });
+      const out = [];
+      for (const m of maps) {
+        out.push({ file: m.file, webgpu: await window.skysift.gwskynetScore(m.arrays), cpu: await cpu.gwskynetScore(m.arrays) });
+      }
+      cpu.terminate();
+      return { backend: window.skysift.backend.backend, out };
+    }, maps);
+    assert.equal(results.backend, 'webgpu');
+    for (const [i, r] of results.out.entries()) {
+      console.log(`GWSkyNet ${r.file}: webgpu ${r.webgpu.score.toFixed(7)}, cpu ${r.cpu.score.toFixed(7)}, reference ${maps[i].score}`);
+      assert.ok(Math.abs(r.webgpu.score - r.cpu.score) <= 1e-5, `${r.file}: WebGPU and CPU differ`);
+      assert.ok(Math.abs(r.cpu.score - maps[i].score) <= 1e-5, `${r.file}: CPU differs from the reference`);
+      assert.ok(Math.abs(r.webgpu.score - maps[i].score) <= 1e-5, `${r.file}: WebGPU differs from the reference`);
+    }
     assert.deepEqual(log.errors, []);
   } finally {
     await session.close();

@@ -73,6 +73,11 @@ export class Skysift {
     return this.#call('selfCheck');
   }
 
+  /** GWSkyNet's { score, far, fnr } from its ten prepared inputs (arrays in the model's order). */
+  gwskynetScore(inputs) {
+    return this.#call('gwskynetScore', { inputs });
+  }
+
   /** Reads a light-curve file (ArrayBuffer or Uint8Array): { file, curves: [{object, band, time, mag, err, dropped}] }. */
   readLightCurves(bytes, options = {}) {
     const copy = bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);

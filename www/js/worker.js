@@ -66,6 +66,9 @@ const methods = {
   async selfCheck() {
     return await requireEngine().selfCheck();
   },
+  async gwskynetScore({ inputs }) {
+    return await requireEngine().gwskynetScore(inputs.map((a) => new Float32Array(a)));
+  },
   readLightCurves({ bytes, options }) {
     const set = LightCurves.read(new Uint8Array(bytes), options ?? {});
     const id = nextFile++;

@@ -1,0 +1,92 @@
+//! Brings in GWSkyNet II at build time: the model file is GPL-2.0+ and is not committed. It
+//! comes from the pinned PyPI package `gwskynet` 2.6.0 (downloaded once with pip into a cache
+//! outside the clone), is checked against known sha256 digests, and is converted by burn-onnx
+//! into Rust code with the weights embedded.
+
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PACKAGE: &str = "gwskynet==2.6.0";
+const WHEEL: &str = "gwskynet-2.6.0-py3-none-any.whl";
+const WHEEL_SHA256: &str = "42f72a6de198df7b8027817952c7da4a091557d86a877ff1945f67bf5c0a52c7";
+const ONNX_IN_WHEEL: &str = "GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx";
+const ONNX_SHA256: &str = "c21a0128b5c06f785914564a89f867fdbd951991e5975b7409f4b9f93767a12d";
+const NORMS_IN_WHEEL: &str = "GWSkyNet/GWSkyNet_data/models/training_norms.txt";
+const RATES_IN_WHEEL: &str = "GWSkyNet/GWSkyNet_data/rates/GWSkyNet_v2.6.0_rates.txt";
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cache_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("SKYSIFT_MODEL_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+    Path::new(&home).join(".cache/skysift/models")
+}
+
+fn fail(message: &str) -> ! {
+    panic!("\n\nskysift build: {message}\n\n");
+}
+
+/// The wheel from PyPI, downloaded once; its digest is checked every time.
+fn wheel() -> Vec<u8> {
+    let dir = cache_dir();
+    let path = dir.join(WHEEL);
+    if !path.exists() {
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", dir.display())));
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let status = Command::new(&python)
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", PACKAGE, "-d"])
+            .arg(&dir)
+            .status();
+        match status {
+            Ok(s) if s.success() && path.exists() => {}
+            _ => fail(&format!(
+                "GWSkyNet's model comes from the PyPI package {PACKAGE}, fetched with `{python} -m pip download`, \
+                 which failed. Put {WHEEL} in {} (or set SKYSIFT_MODEL_CACHE) and build again.",
+                dir.display()
+            )),
+        }
+    }
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
+    let digest = sha256(&bytes);
+    if digest != WHEEL_SHA256 {
+        fail(&format!("{} has sha256 {digest}, expected {WHEEL_SHA256}: delete it and build again", path.display()));
+    }
+    bytes
+}
+
+fn extract(archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<u8> {
+    let mut file = archive.by_name(name).unwrap_or_else(|e| fail(&format!("{WHEEL} has no {name}: {e}")));
+    let mut out = Vec::new();
+    file.read_to_end(&mut out).unwrap_or_else(|e| fail(&format!("cannot unpack {name}: {e}")));
+    out
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=SKYSIFT_MODEL_CACHE");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let dir = out.join("gwskynet");
+    std::fs::create_dir_all(&dir).expect("OUT_DIR is writable");
+
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(wheel())).unwrap_or_else(|e| fail(&format!("{WHEEL} is not a zip: {e}")));
+    let onnx = extract(&mut archive, ONNX_IN_WHEEL);
+    let digest = sha256(&onnx);
+    if digest != ONNX_SHA256 {
+        fail(&format!("the ONNX model has sha256 {digest}, expected {ONNX_SHA256}"));
+    }
+    std::fs::write(dir.join("gwskynet.onnx"), &onnx).expect("OUT_DIR is writable");
+    std::fs::write(dir.join("training_norms.txt"), extract(&mut archive, NORMS_IN_WHEEL)).expect("OUT_DIR is writable");
+    std::fs::write(dir.join("rates.txt"), extract(&mut archive, RATES_IN_WHEEL)).expect("OUT_DIR is writable");
+
+    burn_onnx::ModelGen::new()
+        .input(dir.join("gwskynet.onnx").to_str().expect("OUT_DIR is UTF-8"))
+        .out_dir("gwskynet/")
+        .load_strategy(burn_onnx::LoadStrategy::Embedded)
+        .run_from_script();
+}

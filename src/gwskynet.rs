@@ -1,0 +1,297 @@
+//! GWSkyNet II (Chan et al. 2024), the real-vs-noise classifier of BAYESTAR sky maps that the
+//! LIGO-Virgo-KAGRA low-latency pipeline runs: PyPI `gwskynet` 2.6.0's ONNX model, converted by
+//! burn-onnx at build time (see build.rs), with the package's training norms and FAR/FNR table.
+//! Model and tables are GPL-2.0-or-later, by the GWSkyNet authors (Cabero, Chan et al.).
+
+use crate::compute::read_f32;
+use crate::error::{Error, Result};
+use crate::skymap::SkyMap;
+use burn::tensor::{Device, Tensor, TensorData};
+
+#[allow(clippy::all, dead_code, unused_imports, unused_variables)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/gwskynet/gwskynet.rs"));
+}
+
+const NORMS_TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/gwskynet/training_norms.txt"));
+const RATES_TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/gwskynet/rates.txt"));
+/// The model version whose row of training_norms.txt applies.
+pub const MODEL_VERSION: &str = "GWSkyNet_v2.6.0";
+
+/// Sky image: 180 rows (declination) × 360 columns (right ascension).
+pub const SKY_SHAPE: [usize; 2] = [180, 360];
+/// Volume images: 262 × 262, three faces (channels last).
+pub const VOLUME_SIZE: usize = 262;
+
+/// The ten model inputs of one sky map, in the model's input order. Images are normalised to a
+/// peak of 1; their peaks, divided by the training norms, are inputs of their own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// input_1: sky image, 180 × 360, row-major.
+    pub sky: Vec<f32>,
+    /// input_10: log Bayes factor signal vs noise / training norm.
+    pub log_bsn: f32,
+    /// input_2: volume images, 262 × 262 × 3 (channels last).
+    pub volume: Vec<f32>,
+    /// input_3: detectors H1, L1, V1 as 0/1.
+    pub detectors: [f32; 3],
+    /// input_4: mean distance / training norm.
+    pub distance: f32,
+    /// input_5: peak of the sky image / training norm.
+    pub sky_norm: f32,
+    /// input_6..8: peaks of the three volume images / training norms.
+    pub volume_norms: [f32; 3],
+    /// input_9: log Bayes factor coherent vs incoherent / training norm.
+    pub log_bci: f32,
+}
+
+impl Inputs {
+    /// Builds inputs from the ten arrays in the model's order (as the reference writes them).
+    pub fn from_arrays(arrays: &[Vec<f32>]) -> Result<Inputs> {
+        let sizes = [SKY_SHAPE[0] * SKY_SHAPE[1], 1, VOLUME_SIZE * VOLUME_SIZE * 3, 3, 1, 1, 1, 1, 1, 1];
+        if arrays.len() != 10 {
+            return Err(Error::Value(format!("GWSkyNet takes 10 inputs, not {}", arrays.len())));
+        }
+        for (k, (a, &n)) in arrays.iter().zip(&sizes).enumerate() {
+            if a.len() != n {
+                return Err(Error::Value(format!("GWSkyNet input {k} has {} values, expected {n}", a.len())));
+            }
+        }
+        Ok(Inputs {
+            sky: arrays[0].clone(),
+            log_bsn: arrays[1][0],
+            volume: arrays[2].clone(),
+            detectors: [arrays[3][0], arrays[3][1], arrays[3][2]],
+            distance: arrays[4][0],
+            sky_norm: arrays[5][0],
+            volume_norms: [arrays[6][0], arrays[7][0], arrays[8][0]],
+            log_bci: arrays[9][0],
+        })
+    }
+}
+
+/// The normalisation constants GWSkyNet was trained with (training_norms.txt).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingNorms {
+    pub distance: f64,
+    pub skymap: f64,
+    pub vol: [f64; 3],
+    pub log_bci: f64,
+    pub log_bsn: f64,
+}
+
+pub fn training_norms() -> TrainingNorms {
+    let header: Vec<&str> = NORMS_TEXT.lines().next().expect("norms header").trim_start_matches('#').split_whitespace().collect();
+    let row: Vec<&str> = NORMS_TEXT
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(MODEL_VERSION))
+        .expect("training_norms.txt has a row for the model")
+        .split_whitespace()
+        .collect();
+    let get = |key: &str| -> f64 {
+        let i = header.iter().position(|h| *h == key).expect("known column");
+        row[i].parse().expect("a number")
+    };
+    TrainingNorms {
+        distance: get("distance"),
+        skymap: get("skymap"),
+        vol: [get("vol0"), get("vol1"), get("vol2")],
+        log_bci: get("logbci"),
+        log_bsn: get("logbsn"),
+    }
+}
+
+/// What GWSkyNet needs of a sky map beyond the sky: the checks the reference makes, with
+/// messages that say what is missing.
+pub fn check_usable(map: &SkyMap) -> Result<()> {
+    let creator = map.meta.creator.as_deref().unwrap_or("");
+    if creator != "BAYESTAR" {
+        return Err(Error::Value(format!(
+            "GWSkyNet only scores sky maps made by BAYESTAR (ligo.skymap); this one says CREATOR = '{}'",
+            if creator.is_empty() { "(none)" } else { creator }
+        )));
+    }
+    if map.distance.is_none() {
+        return Err(Error::Value("GWSkyNet needs the distance layers DISTMU, DISTSIGMA and DISTNORM; this sky map has none".into()));
+    }
+    let missing: Vec<&str> = [
+        ("DISTMEAN", map.meta.distmean),
+        ("DISTSTD", map.meta.diststd),
+        ("LOGBCI", map.meta.log_bci),
+        ("LOGBSN", map.meta.log_bsn),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_some_and(f64::is_finite))
+    .map(|(k, _)| *k)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Error::Value(format!("GWSkyNet needs the header values {}; this sky map lacks them", missing.join(", "))));
+    }
+    if map.meta.instruments.is_empty() {
+        return Err(Error::Value("GWSkyNet needs the detector network (INSTRUME); this sky map does not say".into()));
+    }
+    Ok(())
+}
+
+/// The sky image GWSkyNet sees: probability density on a 360 × 180 plate carrée grid of
+/// 1° pixels, row-major, row 0 at declination −89.5°, column 0 at right ascension 359.5°
+/// (the reference's WCS: RA---CAR/DEC--CAR, CRVAL1 = 180, CDELT1 = −1). Each grid point takes
+/// the value of the sky-map pixel containing it, as ligo.skymap's `reproject_from_healpix_moc`.
+pub fn sky_image(map: &SkyMap) -> Vec<f64> {
+    let starts = map.machine_starts();
+    let mut image = Vec::with_capacity(SKY_SHAPE[0] * SKY_SHAPE[1]);
+    for y in 0..SKY_SHAPE[0] {
+        let dec = (y as f64 - 89.5).to_radians();
+        for x in 0..SKY_SHAPE[1] {
+            let ra = (359.5 - x as f64).to_radians();
+            image.push(map.prob_density[SkyMap::pixel_at(&starts, ra, dec)]);
+        }
+    }
+    image
+}
+
+/// The inputs that come from the header and the sky image (all but the volume images).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkyInputs {
+    /// input_1: the sky image divided by its peak.
+    pub sky: Vec<f32>,
+    /// input_5: the peak / the training norm.
+    pub sky_norm: f32,
+    pub log_bsn: f32,
+    pub detectors: [f32; 3],
+    pub distance: f32,
+    pub log_bci: f32,
+    /// How far the volume images reach: DISTMEAN + 2.5 DISTSTD (Mpc).
+    pub max_distance: f64,
+}
+
+pub fn sky_inputs(map: &SkyMap) -> Result<SkyInputs> {
+    check_usable(map)?;
+    let norms = training_norms();
+    let image = sky_image(map);
+    let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
+    if !(peak > 0.0 && peak.is_finite()) {
+        return Err(Error::Value("the sky map's probability is zero or not finite everywhere".into()));
+    }
+    let meta = &map.meta;
+    let (distmean, diststd) = (meta.distmean.expect("checked"), meta.diststd.expect("checked"));
+    let has = |d: &str| if meta.instruments.iter().any(|i| i == d) { 1.0 } else { 0.0 };
+    Ok(SkyInputs {
+        sky: image.iter().map(|v| (v / peak) as f32).collect(),
+        sky_norm: (peak / norms.skymap) as f32,
+        log_bsn: (meta.log_bsn.expect("checked") / norms.log_bsn) as f32,
+        detectors: [has("H1"), has("L1"), has("V1")],
+        distance: (distmean / norms.distance) as f32,
+        log_bci: (meta.log_bci.expect("checked") / norms.log_bci) as f32,
+        max_distance: distmean + 2.5 * diststd,
+    })
+}
+
+/// False-alarm and false-negative rates at a score threshold.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Rates {
+    pub far: f64,
+    pub fnr: f64,
+}
+
+/// FAR and FNR for `score`, linearly interpolated in the package's rate table, held at the
+/// table's end values outside it (as `get_rates` does with scipy's `interp1d`).
+pub fn rates(score: f64) -> Rates {
+    let table: Vec<[f64; 3]> = RATES_TEXT
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let v: Vec<f64> = l.split('\t').map(|x| x.trim().parse().expect("rate table numbers")).collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect();
+    let first = table[0];
+    let last = table[table.len() - 1];
+    if !(score >= first[0]) {
+        return Rates { far: first[1], fnr: first[2] };
+    }
+    if score >= last[0] {
+        return Rates { far: last[1], fnr: last[2] };
+    }
+    // Thresholds increase; find the interval [x0, x1) holding the score.
+    let k = table.partition_point(|r| r[0] <= score).max(1);
+    let (a, b) = (table[k - 1], table[k]);
+    let w = (score - a[0]) / (b[0] - a[0]);
+    Rates { far: a[1] + w * (b[1] - a[1]), fnr: a[2] + w * (b[2] - a[2]) }
+}
+
+/// GWSkyNet on one device.
+pub struct GwSkyNet {
+    model: generated::Model,
+    device: Device,
+}
+
+impl GwSkyNet {
+    pub fn new(device: &Device) -> GwSkyNet {
+        GwSkyNet { model: generated::Model::from_embedded(device), device: device.clone() }
+    }
+
+    /// Scores (probability of a real astrophysical signal) for a batch of sky maps.
+    pub async fn scores(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
+        let n = batch.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let d = &self.device;
+        let stack = |f: &dyn Fn(&Inputs) -> Vec<f32>| -> Vec<f32> { batch.iter().flat_map(|x| f(x)).collect() };
+        let scalar = |f: &dyn Fn(&Inputs) -> f32| -> Tensor<2> {
+            Tensor::from_data(TensorData::new(batch.iter().map(|x| f(x)).collect::<Vec<f32>>(), [n, 1]), d)
+        };
+        let sky = Tensor::<4>::from_data(TensorData::new(stack(&|x| x.sky.clone()), [n, SKY_SHAPE[0], SKY_SHAPE[1], 1]), d);
+        let volume = Tensor::<4>::from_data(TensorData::new(stack(&|x| x.volume.clone()), [n, VOLUME_SIZE, VOLUME_SIZE, 3]), d);
+        let detectors = Tensor::<2>::from_data(TensorData::new(stack(&|x| x.detectors.to_vec()), [n, 3]), d);
+        let out = self.model.forward(
+            sky,
+            scalar(&|x| x.log_bsn),
+            volume,
+            detectors,
+            scalar(&|x| x.distance),
+            scalar(&|x| x.sky_norm),
+            scalar(&|x| x.volume_norms[0]),
+            scalar(&|x| x.volume_norms[1]),
+            scalar(&|x| x.volume_norms[2]),
+            scalar(&|x| x.log_bci),
+        );
+        read_f32(out).await
+    }
+
+    /// [`Self::scores`], waited for: for native callers. Keeping the wait inside this crate
+    /// also keeps the model's code from being compiled again in every crate that calls it.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn scores_blocking(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
+        pollster::block_on(self.scores(batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn norms_are_the_packages() {
+        let n = training_norms();
+        assert_eq!(n.distance, 9475.756);
+        assert_eq!(n.skymap, 0.0024);
+        assert_eq!(n.vol, [2.495, 1.331, 0.373]);
+        assert_eq!(n.log_bci, 39.367);
+        assert_eq!(n.log_bsn, 8916.04);
+    }
+
+    #[test]
+    fn rates_interpolate_and_clamp() {
+        let low = rates(-1.0);
+        assert_eq!((low.far, low.fnr), (1.0, 0.0));
+        let high = rates(2.0);
+        assert_eq!(high, rates(1.0));
+        // Halfway between two rows of the table is halfway between their rates.
+        let (a, b) = (rates(0.5), rates(0.5001));
+        let mid = rates(0.50005);
+        assert!((mid.far - (a.far + b.far) / 2.0).abs() < 1e-12);
+        assert!(rates(0.1).far >= rates(0.9).far, "FAR falls as the threshold rises");
+    }
+}

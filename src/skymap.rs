@@ -1,0 +1,384 @@
+//! BAYESTAR sky maps: FITS binary tables, flat HEALPix (NESTED or RING, `PROB`, `DISTMU`,
+//! `DISTSIGMA`, `DISTNORM`) or multi-order (`UNIQ`, `PROBDENSITY`, ...), gzipped or not,
+//! whatever the file is called. fitsrs parses the FITS structure (headers, where each data unit
+//! lies); the table columns are decoded here from those bytes. Flat maps are turned into
+//! multi-order form as ligo.skymap's `read_sky_map(..., moc=True)` does: one NUNIQ pixel per
+//! HEALPix pixel, probability divided by the pixel's area.
+
+use crate::error::{Error, Result};
+use std::io::Read;
+
+/// Largest sky-map file accepted, after decompression.
+pub const MAX_BYTES: u64 = 1 << 30;
+/// Largest NSIDE of a flat map (12·1024² = 12.6 million pixels).
+pub const MAX_FLAT_NSIDE: u64 = 1024;
+/// Deepest HEALPix order (NSIDE 2^29), the resolution pixels are looked up at.
+pub const MACHINE_ORDER: u8 = 29;
+
+/// Header facts of a sky map.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Meta {
+    pub creator: Option<String>,
+    pub object: Option<String>,
+    pub date_obs: Option<String>,
+    pub instruments: Vec<String>,
+    pub distmean: Option<f64>,
+    pub diststd: Option<f64>,
+    pub log_bci: Option<f64>,
+    pub log_bsn: Option<f64>,
+    /// NUNIQ for multi-order files, NESTED or RING for flat ones.
+    pub ordering: String,
+    /// NSIDE of a flat map.
+    pub nside: Option<u64>,
+}
+
+/// A sky map in multi-order form: pixels sorted by their position at the machine order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkyMap {
+    pub meta: Meta,
+    pub uniq: Vec<u64>,
+    /// Probability per steradian.
+    pub prob_density: Vec<f64>,
+    /// Distance layers (Mpc), when the map has them.
+    pub distance: Option<DistanceLayers>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistanceLayers {
+    pub mu: Vec<f64>,
+    pub sigma: Vec<f64>,
+    pub norm: Vec<f64>,
+}
+
+/// (order, nested index) of a NUNIQ pixel index, or None if it is not one.
+pub fn uniq_to_nested(uniq: u64) -> Option<(u8, u64)> {
+    if uniq < 4 {
+        return None;
+    }
+    let order = ((63 - uniq.leading_zeros()) / 2 - 1) as u8;
+    if order > MACHINE_ORDER {
+        return None;
+    }
+    Some((order, uniq - (4u64 << (2 * order as u32))))
+}
+
+impl SkyMap {
+    /// Number of pixels.
+    pub fn len(&self) -> usize {
+        self.uniq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.uniq.is_empty()
+    }
+
+    /// First nested index at the machine order of each pixel, ascending (the pixels are kept
+    /// in this order), for looking points up.
+    pub fn machine_starts(&self) -> Vec<u64> {
+        self.uniq
+            .iter()
+            .map(|&u| {
+                let (order, ipix) = uniq_to_nested(u).expect("checked when read");
+                ipix << (2 * (MACHINE_ORDER - order) as u32)
+            })
+            .collect()
+    }
+
+    /// Index of the pixel holding the point (lon, lat), in radians.
+    pub fn pixel_at(starts: &[u64], lon: f64, lat: f64) -> usize {
+        let h = cdshealpix::nested::hash(MACHINE_ORDER, lon, lat);
+        starts.partition_point(|&s| s <= h) - 1
+    }
+}
+
+fn decompress(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(Error::Limit(format!("the sky map is larger than {} MiB", MAX_BYTES >> 20)));
+        }
+        return Ok(bytes.into());
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Format(format!("the gzip data is damaged or truncated ({e})")))?;
+    if out.len() as u64 > MAX_BYTES {
+        return Err(Error::Limit(format!("the sky map is larger than {} MiB once decompressed", MAX_BYTES >> 20)));
+    }
+    Ok(out.into())
+}
+
+/// A header value as text (strings unquoted, numbers printed).
+fn card_text(value: &fitsrs::card::Value) -> Option<String> {
+    use fitsrs::card::Value;
+    match value {
+        Value::String { value, .. } => Some(value.trim().to_string()),
+        Value::Integer { value, .. } => Some(value.to_string()),
+        Value::Float { value, .. } => Some(value.to_string()),
+        Value::Logical { value, .. } => Some(if *value { "T".into() } else { "F".into() }),
+        _ => None,
+    }
+}
+
+/// One decoded table column.
+struct Column {
+    name: String,
+    values: Vec<f64>,
+    /// Integer columns keep exact values (NUNIQ needs all 64 bits).
+    ints: Option<Vec<u64>>,
+}
+
+/// Decodes the columns of a binary table from its data bytes, given TFORMn and NAXIS1/2.
+fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String>) -> Result<Vec<Column>> {
+    let num = |key: &str| -> Result<u64> {
+        header
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| Error::Format(format!("the FITS table has no valid {key}")))
+    };
+    let (row_bytes, rows, fields) = (num("NAXIS1")?, num("NAXIS2")?, num("TFIELDS")?);
+    if row_bytes.checked_mul(rows).is_none_or(|n| n > data.len() as u64) {
+        return Err(Error::Format(format!(
+            "the FITS file is truncated: its table needs {row_bytes} × {rows} bytes, {} are there",
+            data.len()
+        )));
+    }
+    let mut columns = Vec::new();
+    let mut offset = 0u64;
+    for k in 1..=fields {
+        let tform = header.get(&format!("TFORM{k}")).ok_or_else(|| Error::Format(format!("the FITS table has no TFORM{k}")))?;
+        let name = header.get(&format!("TTYPE{k}")).cloned().unwrap_or_default().to_ascii_uppercase();
+        let letter_at = tform.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(|| Error::Format(format!("TFORM{k} = '{tform}' is not a FITS format")))?;
+        let repeat: u64 = if letter_at == 0 { 1 } else { tform[..letter_at].parse().map_err(|_| Error::Format(format!("TFORM{k} = '{tform}' has a bad repeat count")))? };
+        let letter = tform.as_bytes()[letter_at];
+        let width: u64 = match letter {
+            b'L' | b'B' | b'A' => 1,
+            b'I' => 2,
+            b'J' | b'E' => 4,
+            b'K' | b'D' => 8,
+            b'X' => 0,
+            _ => return Err(Error::Format(format!("TFORM{k} = '{tform}': this column type is not supported in sky maps"))),
+        };
+        let size = if letter == b'X' { repeat.div_ceil(8) } else { repeat * width };
+        // Stored values are scaled: value = TSCAL × stored + TZERO. TZERO = 2^63 on a K column
+        // is FITS's way to store unsigned 64-bit integers (old BAYESTAR files write UNIQ so).
+        let scale = |key: &str, default: f64| header.get(&format!("{key}{k}")).and_then(|v| v.parse::<f64>().ok()).unwrap_or(default);
+        let (tscal, tzero) = (scale("TSCAL", 1.0), scale("TZERO", 0.0));
+        let unsigned64 = letter == b'K' && tscal == 1.0 && tzero == 9_223_372_036_854_775_808.0;
+        if matches!(letter, b'I' | b'J' | b'K' | b'E' | b'D') && repeat > 0 {
+            let n = (rows * repeat) as usize;
+            let mut values = Vec::with_capacity(n);
+            let mut ints = matches!(letter, b'I' | b'J' | b'K').then(|| Vec::with_capacity(n));
+            for r in 0..rows {
+                let base = (r * row_bytes + offset) as usize;
+                for j in 0..repeat as usize {
+                    let at = base + j * width as usize;
+                    let b = &data[at..at + width as usize];
+                    let v = match letter {
+                        b'I' => i16::from_be_bytes([b[0], b[1]]) as f64,
+                        b'J' => i32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
+                        b'K' => {
+                            let x = i64::from_be_bytes(b.try_into().expect("8 bytes"));
+                            let exact = if unsigned64 { (x as u64) ^ (1 << 63) } else { x as u64 };
+                            if let Some(ints) = &mut ints {
+                                ints.push(exact);
+                            }
+                            if unsigned64 { exact as f64 } else { x as f64 * tscal + tzero }
+                        }
+                        b'E' => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
+                        _ => f64::from_be_bytes(b.try_into().expect("8 bytes")),
+                    };
+                    let v = if letter == b'K' { v } else { v * tscal + tzero };
+                    if letter != b'K' {
+                        if let Some(ints) = &mut ints {
+                            ints.push(v as u64);
+                        }
+                    }
+                    values.push(v);
+                }
+            }
+            columns.push(Column { name, values, ints });
+        }
+        offset += size;
+    }
+    if offset != row_bytes {
+        return Err(Error::Format(format!("the FITS table's columns take {offset} bytes a row, but NAXIS1 = {row_bytes}")));
+    }
+    Ok(columns)
+}
+
+/// Reads a sky map from the bytes of a FITS file (gzip-compressed or not).
+pub fn read(bytes: &[u8]) -> Result<SkyMap> {
+    let bytes = decompress(bytes)?;
+    if bytes.len() < 2880 || !bytes.starts_with(b"SIMPLE  =") {
+        return Err(Error::Format("not a FITS file (it does not start with a FITS header)".into()));
+    }
+    let mut header = std::collections::HashMap::new();
+    let mut table: Option<(usize, usize)> = None;
+    let mut fits = fitsrs::Fits::from_reader(std::io::Cursor::new(&bytes[..]));
+    while let Some(hdu) = fits.next() {
+        let hdu = hdu.map_err(|e| Error::Format(format!("the FITS file is damaged: {e}")))?;
+        match hdu {
+            fitsrs::HDU::Primary(h) | fitsrs::HDU::XImage(h) => collect_header(h.get_header().iter(), &mut header),
+            fitsrs::HDU::XBinaryTable(h) => {
+                collect_header(h.get_header().iter(), &mut header);
+                if table.is_none() {
+                    table = Some((h.get_data_unit_byte_offset() as usize, h.get_data_unit_byte_size() as usize));
+                }
+            }
+            fitsrs::HDU::XASCIITable(h) => collect_header(h.get_header().iter(), &mut header),
+        }
+        if table.is_some() {
+            break;
+        }
+    }
+    let (start, size) = table.ok_or_else(|| Error::Format("the FITS file has no binary table: it is not a HEALPix sky map".into()))?;
+    let data = bytes.get(start..).ok_or_else(|| Error::Format("the FITS file is truncated before its table".into()))?;
+    let data = &data[..size.min(data.len())];
+    let columns = decode_columns(data, &header)?;
+    build(columns, &header)
+}
+
+fn collect_header<'a>(cards: impl Iterator<Item = (&'a str, &'a fitsrs::card::Value)>, out: &mut std::collections::HashMap<String, String>) {
+    for (key, value) in cards {
+        if let Some(text) = card_text(value) {
+            out.insert(key.trim().to_ascii_uppercase(), text);
+        }
+    }
+}
+
+fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, String>) -> Result<SkyMap> {
+    if let Some(system) = header.get("COORDSYS") {
+        if !system.eq_ignore_ascii_case("C") {
+            return Err(Error::Format(format!("COORDSYS = '{system}': only sky maps in equatorial coordinates (C) are read")));
+        }
+    }
+    let float = |k: &str| header.get(k).and_then(|v| v.parse::<f64>().ok());
+    let mut meta = Meta {
+        creator: header.get("CREATOR").cloned(),
+        object: header.get("OBJECT").cloned(),
+        date_obs: header.get("DATE-OBS").cloned(),
+        instruments: header
+            .get("INSTRUME")
+            .map(|s| s.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect())
+            .unwrap_or_default(),
+        distmean: float("DISTMEAN"),
+        diststd: float("DISTSTD"),
+        log_bci: float("LOGBCI"),
+        log_bsn: float("LOGBSN"),
+        ordering: header.get("ORDERING").cloned().unwrap_or_default().to_ascii_uppercase(),
+        nside: header.get("NSIDE").and_then(|v| v.parse().ok()),
+    };
+    let mut take = |name: &str| columns.iter().position(|c| c.name == name).map(|i| columns.swap_remove(i));
+    let dist = |mu: Option<Column>, sigma: Option<Column>, norm: Option<Column>| match (mu, sigma, norm) {
+        (Some(mu), Some(sigma), Some(norm)) => Some(DistanceLayers { mu: mu.values, sigma: sigma.values, norm: norm.values }),
+        _ => None,
+    };
+    if let Some(uniq) = take("UNIQ") {
+        let density = take("PROBDENSITY").ok_or_else(|| Error::Format("the multi-order sky map has no PROBDENSITY column".into()))?;
+        let distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
+        meta.ordering = "NUNIQ".into();
+        let uniq = uniq.ints.ok_or_else(|| Error::Format("the UNIQ column must hold integers".into()))?;
+        return finish(meta, uniq, density.values, distance);
+    }
+    let prob = take("PROB").or_else(|| take("PROBABILITY")).ok_or_else(|| {
+        Error::Format("the FITS table has neither UNIQ/PROBDENSITY nor PROB columns: it is not a HEALPix sky map".into())
+    })?;
+    let npix = prob.values.len() as u64;
+    let nside = ((npix / 12) as f64).sqrt().round() as u64;
+    if npix == 0 || 12 * nside * nside != npix || !nside.is_power_of_two() {
+        return Err(Error::Format(format!("a flat HEALPix map has 12·NSIDE² pixels with NSIDE a power of two; this one has {npix}")));
+    }
+    if let Some(declared) = meta.nside {
+        if declared != nside {
+            return Err(Error::Format(format!("NSIDE = {declared} in the header, but the map has {npix} pixels (NSIDE {nside})")));
+        }
+    }
+    if nside > MAX_FLAT_NSIDE {
+        return Err(Error::Limit(format!("flat sky maps up to NSIDE {MAX_FLAT_NSIDE} are read; this one has NSIDE {nside}")));
+    }
+    meta.nside = Some(nside);
+    let order = nside.trailing_zeros() as u8;
+    let area = 4.0 * std::f64::consts::PI / npix as f64;
+    let mut distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
+    let mut density: Vec<f64> = prob.values.iter().map(|p| p / area).collect();
+    match meta.ordering.as_str() {
+        "NESTED" | "NEST" => {}
+        "RING" => {
+            // Reorder to nested: pixel k of the result is ring pixel to_ring(k).
+            let layer = cdshealpix::nested::get(order);
+            let ring_of: Vec<usize> = (0..npix).map(|k| layer.to_ring(k) as usize).collect();
+            let reorder = |v: &[f64]| ring_of.iter().map(|&r| v[r]).collect::<Vec<f64>>();
+            density = reorder(&density);
+            if let Some(d) = &mut distance {
+                *d = DistanceLayers { mu: reorder(&d.mu), sigma: reorder(&d.sigma), norm: reorder(&d.norm) };
+            }
+        }
+        other => {
+            return Err(Error::Format(format!(
+                "ORDERING = '{other}': a flat HEALPix map must say NESTED or RING"
+            )))
+        }
+    }
+    let base = 4u64 << (2 * order as u32);
+    let uniq = (0..npix).map(|k| base + k).collect();
+    finish(meta, uniq, density, distance)
+}
+
+/// Checks a multi-order map and sorts its pixels by position.
+fn finish(meta: Meta, uniq: Vec<u64>, density: Vec<f64>, distance: Option<DistanceLayers>) -> Result<SkyMap> {
+    let n = uniq.len();
+    if n == 0 {
+        return Err(Error::Format("the sky map has no pixels".into()));
+    }
+    if density.len() != n || distance.as_ref().is_some_and(|d| d.mu.len() != n || d.sigma.len() != n || d.norm.len() != n) {
+        return Err(Error::Format("the sky map's columns have different lengths".into()));
+    }
+    let mut keyed = Vec::with_capacity(n);
+    let mut covered: u128 = 0;
+    for (i, &u) in uniq.iter().enumerate() {
+        let (order, ipix) = uniq_to_nested(u).ok_or_else(|| Error::Format(format!("UNIQ value {u} (row {}) is not a valid NUNIQ pixel index", i + 1)))?;
+        let shift = 2 * (MACHINE_ORDER - order) as u32;
+        keyed.push((ipix << shift, i));
+        covered += 1u128 << shift;
+    }
+    keyed.sort_unstable();
+    // Every point of the sky must lie in exactly one pixel.
+    let full_sky = 12u128 << (2 * MACHINE_ORDER as u32);
+    let overlap = keyed.windows(2).any(|w| {
+        let (order, _) = uniq_to_nested(uniq[w[0].1]).expect("checked");
+        w[0].0 + (1u64 << (2 * (MACHINE_ORDER - order) as u32)) > w[1].0
+    });
+    if covered != full_sky || overlap {
+        return Err(Error::Format("the multi-order pixels do not tile the sky exactly once (missing or overlapping pixels)".into()));
+    }
+    let pick = |v: &[f64]| keyed.iter().map(|&(_, i)| v[i]).collect::<Vec<f64>>();
+    Ok(SkyMap {
+        meta,
+        uniq: keyed.iter().map(|&(_, i)| uniq[i]).collect(),
+        prob_density: pick(&density),
+        distance: distance.map(|d| DistanceLayers { mu: pick(&d.mu), sigma: pick(&d.sigma), norm: pick(&d.norm) }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nuniq_round_trip() {
+        assert_eq!(uniq_to_nested(4), Some((0, 0)));
+        assert_eq!(uniq_to_nested(15), Some((0, 11)));
+        assert_eq!(uniq_to_nested(16), Some((1, 0)));
+        assert_eq!(uniq_to_nested(4 * 1024 * 1024 + 7), Some((10, 7)));
+        assert_eq!(uniq_to_nested(3), None);
+        assert_eq!(uniq_to_nested(u64::MAX), None);
+    }
+
+    #[test]
+    fn not_fits_is_refused() {
+        assert!(read(b"hello").unwrap_err().to_string().contains("not a FITS file"));
+        assert!(read(&[0x1f, 0x8b, 8, 0, 0]).unwrap_err().to_string().contains("gzip"));
+    }
+}
