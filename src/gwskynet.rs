@@ -70,6 +70,27 @@ impl Inputs {
     }
 }
 
+/// Made-up but valid inputs for timing the model: values ((i·7919) mod 1000)/d, with d = 10⁴
+/// for the images (so that the score is mid-range, not saturated) and 10³ for the scalars.
+/// Every value is one correctly rounded f32 division, so other tools
+/// (bench/gwskynet_model.py) build the very same arrays.
+pub fn synthetic_inputs(seed: usize) -> Inputs {
+    let wave = |n: usize, offset: usize, d: f32| -> Vec<f32> { (0..n).map(|i| (((i + offset) * 7919) % 1000) as f32 / d).collect() };
+    let arrays = vec![
+        wave(SKY_SHAPE[0] * SKY_SHAPE[1], seed, 1e4),
+        wave(1, seed + 1, 1e3),
+        wave(VOLUME_SIZE * VOLUME_SIZE * 3, seed + 2, 1e4),
+        vec![1.0, 1.0, 0.0],
+        wave(1, seed + 4, 1e3),
+        wave(1, seed + 5, 1e3),
+        wave(1, seed + 6, 1e3),
+        wave(1, seed + 7, 1e3),
+        wave(1, seed + 8, 1e3),
+        wave(1, seed + 9, 1e3),
+    ];
+    Inputs::from_arrays(&arrays).expect("shapes are right")
+}
+
 /// The normalisation constants GWSkyNet was trained with (training_norms.txt).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainingNorms {

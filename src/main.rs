@@ -42,6 +42,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         reps: usize,
     },
+    /// GWSkyNet alone on made-up inputs (the same ones bench/gwskynet_model.py builds).
+    Gwskynet {
+        /// Sky maps per forward pass.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// cpu or webgpu (the native GPU API).
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
 }
 
 #[derive(Args)]
@@ -230,15 +241,39 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             }
             Ok(())
         }
+        BenchCommand::Gwskynet { batch, reps, backend } => {
+            let device = open_device(backend)?;
+            let model = skysift::gwskynet::GwSkyNet::new(&device);
+            let inputs: Vec<skysift::gwskynet::Inputs> = (0..(*batch).max(1)).map(skysift::gwskynet::synthetic_inputs).collect();
+            let batch: Vec<&skysift::gwskynet::Inputs> = inputs.iter().collect();
+            let first = model.scores_blocking(&batch)?; // warm-up (and weights on the device)
+            let mut seconds = Vec::new();
+            for _ in 0..(*reps).max(1) {
+                let start = std::time::Instant::now();
+                model.scores_blocking(&batch)?;
+                seconds.push(start.elapsed().as_secs_f64());
+            }
+            let (median, min, max) = summary(seconds);
+            let line = serde_json::json!({
+                "backend": backend, "batch": batch.len(), "reps": reps, "median_s": median, "min_s": min, "max_s": max,
+                "scores": first,
+            });
+            writeln!(out, "{line}").map_err(io_error)?;
+            Ok(())
+        }
     }
 }
 
-fn run_check(backend: &str) -> Result<()> {
-    let backend = Backend::named(backend)?;
-    let device = match backend {
+fn open_device(backend: &str) -> Result<burn::tensor::Device> {
+    Ok(match Backend::named(backend)? {
         Backend::Cpu => compute::cpu_device(),
         Backend::Webgpu => compute::gpu_device()?,
-    };
+    })
+}
+
+fn run_check(backend: &str) -> Result<()> {
+    let device = open_device(backend)?;
+    let backend = Backend::named(backend)?;
     let got = compute::self_check_blocking(&device)?;
     let diff = got.max_abs_diff(&compute::self_check_reference());
     println!("backend {}: conv + matmul max abs diff vs plain loops = {diff:e}", backend.name());

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""GWSkyNet model alone: skysift (burn, CPU backend, native) vs Python onnxruntime, batch 1 and 64.
+
+Usage: .venv/bin/python bench/gwskynet_model.py SKYSIFT_EXE
+Both run the same ONNX file (from the pinned gwskynet 2.6.0 wheel, which the build cached)
+on the same made-up inputs (see gwskynet::synthetic_inputs),
+and their scores are checked to agree before the timings are printed.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+WHEEL = Path(os.environ.get('SKYSIFT_MODEL_CACHE', Path.home() / '.cache/skysift/models')) / 'gwskynet-2.6.0-py3-none-any.whl'
+SHAPES = [(180, 360, 1), (1,), (262, 262, 3), (3,), (1,), (1,), (1,), (1,), (1,), (1,)]
+
+
+def wave(n, offset, d):
+    i = np.arange(n, dtype=np.int64) + offset
+    return ((i * 7919) % 1000).astype(np.float32) / np.float32(d)
+
+
+def inputs(batch):
+    per_map = []
+    for seed in range(batch):
+        # Images divided by 1e4 (mid-range scores), scalars by 1e3, as gwskynet::synthetic_inputs.
+        arrays = [wave(int(np.prod(s)), seed + k, 1e4 if k in (0, 2) else 1e3).reshape(s) for k, s in enumerate(SHAPES)]
+        arrays[3] = np.array([1.0, 1.0, 0.0], dtype=np.float32)
+        per_map.append(arrays)
+    return [np.stack([m[k] for m in per_map]) for k in range(len(SHAPES))]
+
+
+def main():
+    exe = sys.argv[1]
+    with zipfile.ZipFile(WHEEL) as z:
+        model = z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx')
+    opts = ort.SessionOptions()
+    session = ort.InferenceSession(model, opts, providers=['CPUExecutionProvider'])
+    names = [i.name for i in session.get_inputs()]
+    print(f'GWSkyNet model alone; onnxruntime {ort.__version__} ({opts.intra_op_num_threads or os.cpu_count()} threads by default), {os.cpu_count()} cores')
+    print(f'{"batch":>5}  {"tool":<28} {"median":>10} {"min-max":>21} {"x skysift":>9}')
+    for batch in (1, 64):
+        reps = 9 if batch == 1 else 3
+        feed = dict(zip(names, inputs(batch)))
+        ref = session.run(None, feed)[0].ravel()
+        seconds = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            session.run(None, feed)
+            seconds.append(time.perf_counter() - t0)
+        seconds.sort()
+        ours = json.loads(subprocess.run([exe, 'bench', 'gwskynet', '--batch', str(batch), '--reps', str(reps)],
+                                         check=True, capture_output=True, text=True).stdout)
+        diff = float(np.max(np.abs(np.asarray(ours['scores']) - ref)))
+        assert diff < 1e-5, f'scores differ by {diff}'
+        rows = [('skysift native (burn flex)', ours['median_s'], ours['min_s'], ours['max_s']),
+                ('onnxruntime (Python)', seconds[len(seconds) // 2], seconds[0], seconds[-1])]
+        for tool, med, lo, hi in rows:
+            print(f'{batch:>5}  {tool:<28} {med * 1e3:>8.2f}ms {lo * 1e3:>9.2f}-{hi * 1e3:<9.2f}ms {med / ours["median_s"]:>9.2f}')
+        print(f'       (largest score difference between the two: {diff:.1e}; scores {ref.min():.3f}-{ref.max():.3f})')
+
+
+if __name__ == '__main__':
+    main()
