@@ -25,7 +25,7 @@ enum Command {
     Bench(BenchCommand),
     /// Check that a compute backend gives the right numbers (a convolution and a matmul).
     Check {
-        /// cpu or webgpu (the native GPU API).
+        /// cpu or webgpu (the native GPU API); ndarray when built with that feature.
         #[arg(long, default_value = "cpu")]
         backend: String,
     },
@@ -49,7 +49,7 @@ enum BenchCommand {
         batch: usize,
         #[arg(long, default_value_t = 5)]
         reps: usize,
-        /// cpu or webgpu (the native GPU API).
+        /// cpu or webgpu (the native GPU API); ndarray when built with that feature.
         #[arg(long, default_value = "cpu")]
         backend: String,
     },
@@ -265,6 +265,11 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
 }
 
 fn open_device(backend: &str) -> Result<burn::tensor::Device> {
+    #[cfg(feature = "ndarray-backend")]
+    if backend == "ndarray" {
+        #[allow(deprecated)]
+        return Ok(burn::tensor::Device::ndarray());
+    }
     Ok(match Backend::named(backend)? {
         Backend::Cpu => compute::cpu_device(),
         Backend::Webgpu => compute::gpu_device()?,
