@@ -27,6 +27,16 @@ function niceTicks(lo, hi, count = 5) {
   return ticks;
 }
 
+/** Text rotated a quarter turn, centred on (x, y): axis labels. */
+function verticalText(ctx, text, x, y) {
+  ctx.save();
+  ctx.translate(x, y);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText(text, 0, 0);
+  ctx.restore();
+}
+
 function prepare(canvas) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -57,12 +67,7 @@ export function drawLightCurve(canvas, curve, pairs) {
   ctx.fillText('time (days)', m.left + w / 2, canvas.height - 6);
   ctx.textAlign = 'right';
   for (const v of niceTicks(lo, hi)) { ctx.fillText(String(v), m.left - 6, y(v) + 4); }
-  ctx.save();
-  ctx.translate(14, m.top + h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.fillText('magnitude', 0, 0);
-  ctx.restore();
+  verticalText(ctx, 'magnitude', 14, m.top + h / 2);
   const colour = BAND_COLOURS[0];
   ctx.strokeStyle = colour;
   ctx.fillStyle = colour;
@@ -116,12 +121,7 @@ export function drawDmdt(canvas, record, pixel) {
   ctx.textAlign = 'right';
   const everyDm = Math.ceil(nDm / 10);
   for (let j = 0; j <= nDm; j += everyDm) ctx.fillText(fmt(record.dm_edges[j]), m.left - 5, m.top + (nDm - j) * ch + 4);
-  ctx.save();
-  ctx.translate(14, m.top + h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.fillText('Δm (mag)', 0, 0);
-  ctx.restore();
+  verticalText(ctx, 'Δm (mag)', 14, m.top + h / 2);
   // Colour bar.
   const bx = canvas.width - m.right + 16, bw = 14;
   for (let k = 0; k < h; k++) { ctx.fillStyle = viridis(1 - k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
@@ -130,12 +130,7 @@ export function drawDmdt(canvas, record, pixel) {
   ctx.textAlign = 'left';
   ctx.fillText(fmt(max), bx + bw + 4, m.top + 10);
   ctx.fillText('0', bx + bw + 4, m.top + h);
-  ctx.save();
-  ctx.translate(canvas.width - 8, m.top + h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.fillText('pairs (log scale)', 0, 0);
-  ctx.restore();
+  verticalText(ctx, 'pairs (log scale)', canvas.width - 8, m.top + h / 2);
   if (pixel) {
     ctx.strokeStyle = '#d55e00';
     ctx.lineWidth = 2;
