@@ -237,7 +237,7 @@ pub fn image(curve: &LightCurve, grid: &Grid, options: ImageOptions) -> Result<I
             Error::Option(format!("smearing by errors needs magnitude errors, and {} has none", curve.label()))
         })?;
         let err2: Vec<f64> = err.iter().map(|e| e * e).collect();
-        if err2.iter().any(|&v| v == 0.0) {
+        if err2.contains(&0.0) {
             return Err(Error::Value(format!("smearing needs errors above zero; {} has a zero error", curve.label())));
         }
         engine.gausses::<ExactErf>(&curve.time, &curve.mag, &err2).iter().copied().collect()

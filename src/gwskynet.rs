@@ -218,14 +218,18 @@ pub struct Rates {
 /// FAR and FNR for `score`, linearly interpolated in the package's rate table, held at the
 /// table's end values outside it (as `get_rates` does with scipy's `interp1d`).
 pub fn rates(score: f64) -> Rates {
-    let table: Vec<[f64; 3]> = RATES_TEXT
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let v: Vec<f64> = l.split('\t').map(|x| x.trim().parse().expect("rate table numbers")).collect();
-            [v[0], v[1], v[2]]
-        })
-        .collect();
+    // (threshold, FAR, FNR) rows, parsed once.
+    static TABLE: std::sync::OnceLock<Vec<[f64; 3]>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        RATES_TEXT
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let v: Vec<f64> = l.split('\t').map(|x| x.trim().parse().expect("rate table numbers")).collect();
+                [v[0], v[1], v[2]]
+            })
+            .collect()
+    });
     let first = table[0];
     let last = table[table.len() - 1];
     if !(score >= first[0]) {

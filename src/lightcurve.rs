@@ -168,7 +168,6 @@ fn select_band(curves: &mut Vec<LightCurve>, band: Option<&str>) -> Result<()> {
     let Some(wanted) = band else { return Ok(()) };
     let found: Vec<String> = {
         let mut v: Vec<String> = curves.iter().filter_map(|c| c.band.clone()).collect();
-        v.dedup();
         v.sort();
         v.dedup();
         v

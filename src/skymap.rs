@@ -216,8 +216,7 @@ pub fn read(bytes: &[u8]) -> Result<SkyMap> {
     }
     let mut header = std::collections::HashMap::new();
     let mut table: Option<(usize, usize)> = None;
-    let mut fits = fitsrs::Fits::from_reader(std::io::Cursor::new(&bytes[..]));
-    while let Some(hdu) = fits.next() {
+    for hdu in fitsrs::Fits::from_reader(std::io::Cursor::new(&bytes[..])) {
         let hdu = hdu.map_err(|e| Error::Format(format!("the FITS file is damaged: {e}")))?;
         match hdu {
             fitsrs::HDU::Primary(h) | fitsrs::HDU::XImage(h) => collect_header(h.get_header().iter(), &mut header),
