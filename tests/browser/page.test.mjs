@@ -89,6 +89,25 @@ test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the
     assert.deepEqual(fromPage.counts, fromCli.counts);
     assert.equal(fromPage.n_pairs, fromCli.n_pairs);
 
+    // A real multi-object, two-band file (ZTF/ALeRCE, from ../shared): every light curve the
+    // same in the page's wasm as in the native CLI.
+    const ztf = join(process.env.SKYSIFT_DATA ?? join(root, '../shared/data'), 'lightcurves/ztf-alerce/periodic_light_curves.csv');
+    if (existsSync(ztf)) {
+      const cliLines = execFileSync(cli, ['dmdt', ztf, '--grid', 'scope', '--json'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
+      const pageRecords = await page.evaluate(async (text) => {
+        const { file, curves } = await window.skysift.readLightCurves(new TextEncoder().encode(text));
+        const out = [];
+        for (let i = 0; i < curves.length; i++) out.push(await window.skysift.dmdt(file, i, { grid: 'scope' }));
+        return out;
+      }, readFileSync(ztf, 'utf8'));
+      assert.equal(pageRecords.length, cliLines.length);
+      assert.ok(pageRecords.length >= 40);
+      pageRecords.forEach((r, i) => {
+        assert.equal(`${r.object}/${r.band}`, `${cliLines[i].object}/${cliLines[i].band}`);
+        assert.deepEqual(r.counts, cliLines[i].counts, `${r.object} band ${r.band}`);
+      });
+    }
+
     // Hovering a dm-dt pixel picks out exactly the pairs counted in it.
     const target = await page.evaluate(async () => {
       const bytes = await (await fetch('./examples/rr-lyrae.csv')).arrayBuffer();
