@@ -129,7 +129,59 @@ struct Column {
     ints: Option<Vec<u64>>,
 }
 
-/// Decodes the columns of a binary table from its data bytes, given TFORMn and NAXIS1/2.
+/// Where one field lies in a table row, and how its stored values are scaled.
+struct Field {
+    name: String,
+    letter: u8,
+    repeat: usize,
+    width: usize,
+    offset: usize,
+    /// value = TSCAL × stored + TZERO.
+    tscal: f64,
+    tzero: f64,
+}
+
+/// The fields of a binary table from TFORMn/TTYPEn/TSCALn/TZEROn, checked to fill NAXIS1
+/// exactly before any byte is read.
+fn fields(header: &std::collections::HashMap<String, String>, count: u64, row_bytes: u64) -> Result<Vec<Field>> {
+    let mut fields = Vec::new();
+    let mut offset = 0u64;
+    for k in 1..=count {
+        let tform = header.get(&format!("TFORM{k}")).ok_or_else(|| Error::Format(format!("the FITS table has no TFORM{k}")))?;
+        let bad = |why: &str| Error::Format(format!("TFORM{k} = '{tform}' {why}"));
+        let letter_at = tform.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(|| bad("is not a FITS format"))?;
+        let repeat: u64 = if letter_at == 0 { 1 } else { tform[..letter_at].trim().parse().map_err(|_| bad("has a bad repeat count"))? };
+        let letter = tform.as_bytes()[letter_at];
+        let width: u64 = match letter {
+            b'L' | b'B' | b'A' | b'X' => 1,
+            b'I' => 2,
+            b'J' | b'E' => 4,
+            b'K' | b'D' => 8,
+            _ => return Err(bad(": this column type is not supported in sky maps")),
+        };
+        let size = if letter == b'X' { Some(repeat.div_ceil(8)) } else { repeat.checked_mul(width) };
+        let end = size.and_then(|s| offset.checked_add(s)).filter(|&e| e <= row_bytes).ok_or_else(|| {
+            Error::Format(format!("the FITS table's columns take more than NAXIS1 = {row_bytes} bytes a row"))
+        })?;
+        let scale = |key: &str, default: f64| header.get(&format!("{key}{k}")).and_then(|v| v.parse::<f64>().ok()).unwrap_or(default);
+        fields.push(Field {
+            name: header.get(&format!("TTYPE{k}")).cloned().unwrap_or_default().to_ascii_uppercase(),
+            letter,
+            repeat: repeat as usize,
+            width: width as usize,
+            offset: offset as usize,
+            tscal: scale("TSCAL", 1.0),
+            tzero: scale("TZERO", 0.0),
+        });
+        offset = end;
+    }
+    if offset != row_bytes {
+        return Err(Error::Format(format!("the FITS table's columns take {offset} bytes a row, but NAXIS1 = {row_bytes}")));
+    }
+    Ok(fields)
+}
+
+/// Decodes the numeric columns of a binary table from its data bytes (big-endian, FITS).
 fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String>) -> Result<Vec<Column>> {
     let num = |key: &str| -> Result<u64> {
         header
@@ -137,73 +189,51 @@ fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String
             .and_then(|v| v.parse::<u64>().ok())
             .ok_or_else(|| Error::Format(format!("the FITS table has no valid {key}")))
     };
-    let (row_bytes, rows, fields) = (num("NAXIS1")?, num("NAXIS2")?, num("TFIELDS")?);
+    let (row_bytes, rows, count) = (num("NAXIS1")?, num("NAXIS2")?, num("TFIELDS")?);
     if row_bytes.checked_mul(rows).is_none_or(|n| n > data.len() as u64) {
         return Err(Error::Format(format!(
             "the FITS file is truncated: its table needs {row_bytes} × {rows} bytes, {} are there",
             data.len()
         )));
     }
+    let (row_bytes, rows) = (row_bytes as usize, rows as usize);
     let mut columns = Vec::new();
-    let mut offset = 0u64;
-    for k in 1..=fields {
-        let tform = header.get(&format!("TFORM{k}")).ok_or_else(|| Error::Format(format!("the FITS table has no TFORM{k}")))?;
-        let name = header.get(&format!("TTYPE{k}")).cloned().unwrap_or_default().to_ascii_uppercase();
-        let letter_at = tform.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(|| Error::Format(format!("TFORM{k} = '{tform}' is not a FITS format")))?;
-        let repeat: u64 = if letter_at == 0 { 1 } else { tform[..letter_at].parse().map_err(|_| Error::Format(format!("TFORM{k} = '{tform}' has a bad repeat count")))? };
-        let letter = tform.as_bytes()[letter_at];
-        let width: u64 = match letter {
-            b'L' | b'B' | b'A' => 1,
-            b'I' => 2,
-            b'J' | b'E' => 4,
-            b'K' | b'D' => 8,
-            b'X' => 0,
-            _ => return Err(Error::Format(format!("TFORM{k} = '{tform}': this column type is not supported in sky maps"))),
-        };
-        let size = if letter == b'X' { repeat.div_ceil(8) } else { repeat * width };
-        // Stored values are scaled: value = TSCAL × stored + TZERO. TZERO = 2^63 on a K column
-        // is FITS's way to store unsigned 64-bit integers (old BAYESTAR files write UNIQ so).
-        let scale = |key: &str, default: f64| header.get(&format!("{key}{k}")).and_then(|v| v.parse::<f64>().ok()).unwrap_or(default);
-        let (tscal, tzero) = (scale("TSCAL", 1.0), scale("TZERO", 0.0));
-        let unsigned64 = letter == b'K' && tscal == 1.0 && tzero == 9_223_372_036_854_775_808.0;
-        if matches!(letter, b'I' | b'J' | b'K' | b'E' | b'D') && repeat > 0 {
-            let n = (rows * repeat) as usize;
-            let mut values = Vec::with_capacity(n);
-            let mut ints = matches!(letter, b'I' | b'J' | b'K').then(|| Vec::with_capacity(n));
-            for r in 0..rows {
-                let base = (r * row_bytes + offset) as usize;
-                for j in 0..repeat as usize {
-                    let at = base + j * width as usize;
-                    let b = &data[at..at + width as usize];
-                    let v = match letter {
-                        b'I' => i16::from_be_bytes([b[0], b[1]]) as f64,
-                        b'J' => i32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
-                        b'K' => {
-                            let x = i64::from_be_bytes(b.try_into().expect("8 bytes"));
-                            let exact = if unsigned64 { (x as u64) ^ (1 << 63) } else { x as u64 };
-                            if let Some(ints) = &mut ints {
-                                ints.push(exact);
-                            }
-                            if unsigned64 { exact as f64 } else { x as f64 * tscal + tzero }
-                        }
-                        b'E' => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
-                        _ => f64::from_be_bytes(b.try_into().expect("8 bytes")),
-                    };
-                    let v = if letter == b'K' { v } else { v * tscal + tzero };
-                    if letter != b'K' {
-                        if let Some(ints) = &mut ints {
-                            ints.push(v as u64);
-                        }
-                    }
-                    values.push(v);
-                }
-            }
-            columns.push(Column { name, values, ints });
+    for f in fields(header, count, row_bytes as u64)? {
+        let integer = matches!(f.letter, b'I' | b'J' | b'K');
+        if !(integer || matches!(f.letter, b'E' | b'D')) || f.repeat == 0 {
+            continue;
         }
-        offset += size;
-    }
-    if offset != row_bytes {
-        return Err(Error::Format(format!("the FITS table's columns take {offset} bytes a row, but NAXIS1 = {row_bytes}")));
+        // TZERO = 2^63 on a K column is FITS's way to store unsigned 64-bit integers (old
+        // BAYESTAR files write UNIQ so); unscaled integers are kept exact (NUNIQ needs all 64
+        // bits, more than an f64 holds).
+        let unsigned64 = f.letter == b'K' && f.tscal == 1.0 && f.tzero == 9_223_372_036_854_775_808.0;
+        let unscaled = f.tscal == 1.0 && f.tzero == 0.0;
+        let n = rows * f.repeat;
+        let mut values = Vec::with_capacity(n);
+        let mut ints = integer.then(|| Vec::with_capacity(n));
+        for r in 0..rows {
+            for j in 0..f.repeat {
+                let at = r * row_bytes + f.offset + j * f.width;
+                let b = &data[at..at + f.width];
+                let stored_int = match f.letter {
+                    b'I' => Some(i16::from_be_bytes([b[0], b[1]]) as i64),
+                    b'J' => Some(i32::from_be_bytes(b.try_into().expect("4 bytes")) as i64),
+                    b'K' => Some(i64::from_be_bytes(b.try_into().expect("8 bytes"))),
+                    _ => None,
+                };
+                let value = match (stored_int, f.letter) {
+                    (Some(x), _) if unsigned64 => ((x as u64) ^ (1 << 63)) as f64,
+                    (Some(x), _) => x as f64 * f.tscal + f.tzero,
+                    (None, b'E') => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64 * f.tscal + f.tzero,
+                    (None, _) => f64::from_be_bytes(b.try_into().expect("8 bytes")) * f.tscal + f.tzero,
+                };
+                if let (Some(ints), Some(x)) = (&mut ints, stored_int) {
+                    ints.push(if unsigned64 { (x as u64) ^ (1 << 63) } else if unscaled { x as u64 } else { value as u64 });
+                }
+                values.push(value);
+            }
+        }
+        columns.push(Column { name: f.name, values, ints });
     }
     Ok(columns)
 }
@@ -222,14 +252,12 @@ pub fn read(bytes: &[u8]) -> Result<SkyMap> {
             fitsrs::HDU::Primary(h) | fitsrs::HDU::XImage(h) => collect_header(h.get_header().iter(), &mut header),
             fitsrs::HDU::XBinaryTable(h) => {
                 collect_header(h.get_header().iter(), &mut header);
-                if table.is_none() {
-                    table = Some((h.get_data_unit_byte_offset() as usize, h.get_data_unit_byte_size() as usize));
-                }
+                table = Some((h.get_data_unit_byte_offset() as usize, h.get_data_unit_byte_size() as usize));
             }
             fitsrs::HDU::XASCIITable(h) => collect_header(h.get_header().iter(), &mut header),
         }
         if table.is_some() {
-            break;
+            break; // the first binary table is the sky map
         }
     }
     let (start, size) = table.ok_or_else(|| Error::Format("the FITS file has no binary table: it is not a HEALPix sky map".into()))?;
@@ -373,6 +401,76 @@ mod tests {
         assert_eq!(uniq_to_nested(4 * 1024 * 1024 + 7), Some((10, 7)));
         assert_eq!(uniq_to_nested(3), None);
         assert_eq!(uniq_to_nested(u64::MAX), None);
+    }
+
+    /// A FITS file: empty primary HDU, then a binary table with `cards` and `rows` bytes.
+    fn fits(cards: &[(&str, &str)], rows: &[u8]) -> Vec<u8> {
+        let block = |lines: Vec<String>| -> Vec<u8> {
+            let mut b: Vec<u8> = lines.iter().flat_map(|l| format!("{l:<80}").into_bytes()).collect();
+            b.resize(b.len().div_ceil(2880) * 2880, b' ');
+            b
+        };
+        let card = |k: &str, v: &str| format!("{k:<8}= {v:>20}");
+        let mut out = block(vec![card("SIMPLE", "T"), card("BITPIX", "8"), card("NAXIS", "0"), "END".into()]);
+        let mut lines = vec![card("XTENSION", "'BINTABLE'"), card("BITPIX", "8"), card("NAXIS", "2")];
+        lines.extend(cards.iter().map(|(k, v)| card(k, v)));
+        lines.push("END".into());
+        out.extend(block(lines));
+        let mut data = rows.to_vec();
+        data.resize(data.len().div_ceil(2880) * 2880, 0);
+        out.extend(data);
+        out
+    }
+
+    /// The 12 order-0 pixels, UNIQ 4..15, as (K, D) rows; `unsigned` stores UNIQ with TZERO 2^63.
+    fn order0_map(unsigned: bool) -> Vec<u8> {
+        let mut rows = Vec::new();
+        for k in 0..12u64 {
+            let uniq = 4 + k;
+            let stored = if unsigned { uniq ^ (1 << 63) } else { uniq };
+            rows.extend(stored.to_be_bytes());
+            rows.extend((k as f64).to_be_bytes());
+        }
+        let mut cards = vec![
+            ("NAXIS1", "16"), ("NAXIS2", "12"), ("PCOUNT", "0"), ("GCOUNT", "1"), ("TFIELDS", "2"),
+            ("TTYPE1", "'UNIQ'"), ("TFORM1", "'K'"), ("TTYPE2", "'PROBDENSITY'"), ("TFORM2", "'D'"),
+            ("ORDERING", "'NUNIQ'"), ("CREATOR", "'BAYESTAR'"),
+        ];
+        if unsigned {
+            cards.push(("TZERO1", "9223372036854775808"));
+        }
+        fits(&cards, &rows)
+    }
+
+    #[test]
+    fn reads_a_multi_order_map_signed_or_unsigned() {
+        for unsigned in [false, true] {
+            let map = read(&order0_map(unsigned)).unwrap();
+            assert_eq!(map.uniq, (4..16).collect::<Vec<u64>>());
+            assert_eq!(map.prob_density, (0..12).map(|k| k as f64).collect::<Vec<f64>>());
+            assert_eq!(map.meta.creator.as_deref(), Some("BAYESTAR"));
+            assert!(map.distance.is_none());
+        }
+    }
+
+    #[test]
+    fn columns_wider_than_the_row_are_an_error_not_a_panic() {
+        let mut bytes = order0_map(false);
+        // Claim 1024 values a row in a 16-byte row.
+        let at = bytes.windows(8).position(|w| w == b"TFORM2  ").unwrap();
+        bytes[at + 10..at + 30].copy_from_slice(format!("{:>20}", "'1024D'").as_bytes());
+        let err = read(&bytes).unwrap_err().to_string();
+        // fitsrs refuses this first; `fields` would too before reading a byte.
+        assert!(err.contains("NAXIS1"), "{err}");
+    }
+
+    #[test]
+    fn pixels_must_tile_the_sky() {
+        let mut bytes = order0_map(false);
+        let at = bytes.windows(8).position(|w| w == b"NAXIS2  ").unwrap();
+        bytes[at + 10..at + 30].copy_from_slice(format!("{:>20}", "11").as_bytes());
+        let err = read(&bytes).unwrap_err().to_string();
+        assert!(err.contains("tile the sky"), "{err}");
     }
 
     #[test]
