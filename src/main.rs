@@ -25,7 +25,7 @@ enum Command {
     Bench(BenchCommand),
     /// Check that a compute backend gives the right numbers (a convolution and a matmul).
     Check {
-        /// cpu or webgpu (the native GPU API); ndarray when built with that feature.
+        /// cpu or webgpu (the native GPU API).
         #[arg(long, default_value = "cpu")]
         backend: String,
     },
@@ -210,31 +210,30 @@ fn io_error(e: std::io::Error) -> Error {
     Error::Option(format!("cannot write output: {e}"))
 }
 
-/// Median, min and max of timings in seconds.
-fn summary(mut seconds: Vec<f64>) -> (f64, f64, f64) {
+/// Runs `work` `reps` times (at least once): (median, min, max) seconds and the last result.
+fn timed<T>(reps: usize, mut work: impl FnMut() -> Result<T>) -> Result<((f64, f64, f64), T)> {
+    let mut seconds = Vec::new();
+    let mut last = None;
+    for _ in 0..reps.max(1) {
+        let start = std::time::Instant::now();
+        last = Some(work()?);
+        seconds.push(start.elapsed().as_secs_f64());
+    }
     seconds.sort_by(f64::total_cmp);
-    (seconds[seconds.len() / 2], seconds[0], seconds[seconds.len() - 1])
+    let summary = (seconds[seconds.len() / 2], seconds[0], seconds[seconds.len() - 1]);
+    Ok((summary, last.expect("ran at least once")))
 }
 
 fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
     match command {
         BenchCommand::Dmdt { files, grid, reps } => {
             let grid = dmdt::Grid::named(grid)?;
-            let reps = (*reps).max(1);
             for path in files {
                 let curves = lightcurve::read(&read_file(path)?, &ReadOptions::default()).map_err(|e| prefix(path, e))?;
                 let curve = &curves[0];
-                let mut seconds = Vec::with_capacity(reps);
-                let mut in_grid = 0;
-                for _ in 0..reps {
-                    let start = std::time::Instant::now();
-                    let image = dmdt::image(curve, &grid, dmdt::ImageOptions::default())?;
-                    seconds.push(start.elapsed().as_secs_f64());
-                    in_grid = image.n_in_grid;
-                }
-                let (median, min, max) = summary(seconds);
+                let ((median, min, max), image) = timed(*reps, || dmdt::image(curve, &grid, dmdt::ImageOptions::default()))?;
                 let line = serde_json::json!({
-                    "file": path, "n_points": curve.len(), "n_in_grid": in_grid, "reps": reps,
+                    "file": path, "n_points": curve.len(), "n_in_grid": image.n_in_grid, "reps": (*reps).max(1),
                     "median_s": median, "min_s": min, "max_s": max,
                 });
                 writeln!(out, "{line}").map_err(io_error)?;
@@ -247,15 +246,9 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             let inputs: Vec<skysift::gwskynet::Inputs> = (0..(*batch).max(1)).map(skysift::gwskynet::synthetic_inputs).collect();
             let batch: Vec<&skysift::gwskynet::Inputs> = inputs.iter().collect();
             let first = model.scores_blocking(&batch)?; // warm-up (and weights on the device)
-            let mut seconds = Vec::new();
-            for _ in 0..(*reps).max(1) {
-                let start = std::time::Instant::now();
-                model.scores_blocking(&batch)?;
-                seconds.push(start.elapsed().as_secs_f64());
-            }
-            let (median, min, max) = summary(seconds);
+            let ((median, min, max), _) = timed(*reps, || model.scores_blocking(&batch))?;
             let line = serde_json::json!({
-                "backend": backend, "batch": batch.len(), "reps": reps, "median_s": median, "min_s": min, "max_s": max,
+                "backend": backend, "batch": batch.len(), "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max,
                 "scores": first,
             });
             writeln!(out, "{line}").map_err(io_error)?;
