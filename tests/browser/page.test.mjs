@@ -127,6 +127,9 @@ test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the
     await page.waitForFunction((want) => document.getElementById('dmdt-canvas').dataset.hover === want, `${target.iDt},${target.iDm},${target.count}`);
     assert.match(await page.textContent('#lc-caption'), new RegExp(`the ${target.count} pairs of the hovered`));
     await page.screenshot({ path: join(resultsDir, 'page-hover.png'), fullPage: true });
+    await page.mouse.move(1, 1); // leaving the image clears the highlight and its captions
+    await page.waitForFunction(() => document.getElementById('dmdt-canvas').dataset.hover === '');
+    assert.equal(await page.textContent('#lc-caption'), 'Magnitude against time (brighter is up).');
 
     const before = await page.textContent('#file-info');
     await page.setInputFiles('#file', { name: 'junk.csv', mimeType: 'text/csv', buffer: Buffer.from('time,mag\n1,abc\n2,3\n') });

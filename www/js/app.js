@@ -60,16 +60,24 @@ async function showCurve() {
     const grid = $('grid-select').value;
     state.record = await sky.dmdt(state.file, state.index, { grid, normalisation: 'counts' });
     state.highlight = null;
-    redraw();
-    $('dmdt-caption').textContent = dmdtSummary(state.record);
+    showHighlight();
     document.body.dataset.ready = 'true';
   } catch (e) {
     showMessage(e.message);
   }
 }
 
-function dmdtSummary(r) {
-  return `${r.n_pairs} pairs from ${r.n_points} points; ${r.n_in_grid} fall inside the ${r.grid} grid. Hover a pixel to see its pairs on the light curve.`;
+/** Draws both plots and says in text what they show (for screen readers, and the tests). */
+function showHighlight() {
+  const r = state.record, h = state.highlight;
+  $('dmdt-canvas').dataset.hover = h ? `${h.pixel.iDt},${h.pixel.iDm},${h.pairs.length / 2}` : '';
+  $('dmdt-caption').textContent = h
+    ? `Pixel Δt ${fmt(r.dt_edges[h.pixel.iDt])}–${fmt(r.dt_edges[h.pixel.iDt + 1])} d, Δm ${fmt(r.dm_edges[h.pixel.iDm])}–${fmt(r.dm_edges[h.pixel.iDm + 1])} mag: ${r.counts[h.pixel.iDt][h.pixel.iDm]} pairs.`
+    : `${r.n_pairs} pairs from ${r.n_points} points; ${r.n_in_grid} fall inside the ${r.grid} grid. Hover a pixel to see its pairs on the light curve.`;
+  $('lc-caption').textContent = h
+    ? `Magnitude against time; the ${h.pairs.length / 2} pairs of the hovered dm–dt pixel are joined by lines.`
+    : 'Magnitude against time (brighter is up).';
+  redraw();
 }
 
 function redraw() {
@@ -90,17 +98,7 @@ async function hoverDmdt(event) {
     const pairs = await sky.pairsInPixel(state.file, state.index, state.record.grid === 'custom' ? null : state.record.grid, pixel.iDt, pixel.iDm, 2000);
     state.highlight = { key, pixel, pairs };
   }
-  // Say in text what the drawing shows, for screen readers (and the tests).
-  const canvas = $('dmdt-canvas');
-  canvas.dataset.hover = state.highlight ? `${pixel.iDt},${pixel.iDm},${state.highlight.pairs.length / 2}` : '';
-  const r = state.record;
-  $('dmdt-caption').textContent = state.highlight
-    ? `Pixel Δt ${fmt(r.dt_edges[pixel.iDt])}–${fmt(r.dt_edges[pixel.iDt + 1])} d, Δm ${fmt(r.dm_edges[pixel.iDm])}–${fmt(r.dm_edges[pixel.iDm + 1])} mag: ${r.counts[pixel.iDt][pixel.iDm]} pairs.`
-    : dmdtSummary(r);
-  $('lc-caption').textContent = state.highlight
-    ? `Magnitude against time; the ${state.highlight.pairs.length / 2} pairs of the hovered dm–dt pixel are joined by lines.`
-    : 'Magnitude against time (brighter is up).';
-  redraw();
+  showHighlight();
 }
 
 function wireInputs() {
@@ -124,7 +122,7 @@ function wireInputs() {
   $('dmdt-canvas').addEventListener('mousemove', hoverDmdt);
   $('dmdt-canvas').addEventListener('mouseleave', () => {
     state.highlight = null;
-    if (state.record) { $('dmdt-caption').textContent = dmdtSummary(state.record); redraw(); }
+    if (state.record) showHighlight();
   });
 }
 
