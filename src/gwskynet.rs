@@ -6,6 +6,7 @@
 use crate::compute::read_f32;
 use crate::error::{Error, Result};
 use crate::skymap::SkyMap;
+use crate::volume;
 use burn::tensor::{Device, Tensor, TensorData};
 
 #[allow(clippy::all, dead_code, unused_imports, unused_variables)]
@@ -67,6 +68,25 @@ impl Inputs {
             volume_norms: [arrays[6][0], arrays[7][0], arrays[8][0]],
             log_bci: arrays[9][0],
         })
+    }
+}
+
+impl Inputs {
+    /// The ten inputs with the ONNX model's names and shapes (channels last), in its order.
+    pub fn named_arrays(&self) -> Vec<(&'static str, Vec<usize>, Vec<f32>)> {
+        let scalar = |name: &'static str, v: f32| (name, vec![1, 1], vec![v]);
+        vec![
+            ("input_1", vec![1, SKY_SHAPE[0], SKY_SHAPE[1], 1], self.sky.clone()),
+            scalar("input_10", self.log_bsn),
+            ("input_2", vec![1, VOLUME_SIZE, VOLUME_SIZE, 3], self.volume.clone()),
+            ("input_3", vec![1, 3], self.detectors.to_vec()),
+            scalar("input_4", self.distance),
+            scalar("input_5", self.sky_norm),
+            scalar("input_6", self.volume_norms[0]),
+            scalar("input_7", self.volume_norms[1]),
+            scalar("input_8", self.volume_norms[2]),
+            scalar("input_9", self.log_bci),
+        ]
     }
 }
 
@@ -205,6 +225,49 @@ pub fn sky_inputs(map: &SkyMap) -> Result<SkyInputs> {
         distance: (distmean / norms.distance) as f32,
         log_bci: (meta.log_bci.expect("checked") / norms.log_bci) as f32,
         max_distance: distmean + 2.5 * diststd,
+    })
+}
+
+/// The volume images (input_2: 262 × 262 × 3, channels last, each divided by its peak) and
+/// their peaks divided by the training norms (input_6..8), as the reference's `prepare_data`
+/// makes them with ligo.skymap's `principal_axes_moc` and `volume_render`.
+pub fn volume_inputs(map: &SkyMap, max_distance: f64) -> Result<(Vec<f32>, [f32; 3])> {
+    if !(max_distance > 0.0 && max_distance.is_finite()) {
+        return Err(Error::Value(format!("DISTMEAN + 2.5 DISTSTD must be a positive distance; it is {max_distance}")));
+    }
+    let rot = volume::principal_axes(map)?;
+    let renderer = volume::Renderer::new(map)?;
+    let norms = training_norms();
+    let n = VOLUME_SIZE;
+    let mut stacked = vec![0f32; n * n * 3];
+    let mut peaks = [0f32; 3];
+    for (face, axes) in volume::FACES.iter().enumerate() {
+        let (image, _stats) = renderer.render_face(&rot, max_distance, *axes, n);
+        let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
+        if !(peak > 0.0 && peak.is_finite()) {
+            return Err(Error::Value(format!("volume image {face} of the sky map is empty or not finite (check DISTMU, DISTSIGMA, DISTNORM)")));
+        }
+        for (k, v) in image.iter().enumerate() {
+            stacked[k * 3 + face] = (v / peak) as f32;
+        }
+        peaks[face] = (peak / norms.vol[face]) as f32;
+    }
+    Ok((stacked, peaks))
+}
+
+/// The ten inputs of a sky map, as the reference's `prepare_data` makes them.
+pub fn prepare(map: &SkyMap) -> Result<Inputs> {
+    let sky = sky_inputs(map)?;
+    let (volume, volume_norms) = volume_inputs(map, sky.max_distance)?;
+    Ok(Inputs {
+        sky: sky.sky,
+        log_bsn: sky.log_bsn,
+        volume,
+        detectors: sky.detectors,
+        distance: sky.distance,
+        sky_norm: sky.sky_norm,
+        volume_norms,
+        log_bci: sky.log_bci,
     })
 }
 

@@ -8,10 +8,12 @@
 
 pub mod compute;
 pub mod dmdt;
+pub mod eigh3;
 pub mod error;
 pub mod gwskynet;
 pub mod lightcurve;
 pub mod skymap;
+pub mod volume;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// dm–dt images of light curves (one per object and band).
     Dmdt(DmdtArgs),
+    /// Score BAYESTAR sky maps with GWSkyNet: score, false-alarm and false-negative rates.
+    Skymap(SkymapArgs),
     /// Time the core on given inputs (for the benchmarks; prints JSON lines).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -117,6 +119,23 @@ struct DmdtArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct SkymapArgs {
+    /// Sky maps: FITS, flat (NESTED or RING) or multi-order, plain or gzipped.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// One JSON object per line: file, score, far, fnr, object, instruments, seconds.
+    #[arg(long)]
+    json: bool,
+    /// Also write the ten model inputs of each map as .npy files (input_1.npy … input_10.npy,
+    /// channels last, as the ONNX model takes them) under DIR/<path, '/' as '__'>/.
+    #[arg(long, value_name = "DIR")]
+    dump_inputs: Option<String>,
+    /// cpu or webgpu (the native GPU API).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
 fn parse_axis(spec: &str, axis: &str) -> Result<AxisSpec> {
     let numbers = |s: &str| -> Result<Vec<f64>> {
         s.split(',')
@@ -200,6 +219,86 @@ fn print_summary(out: &mut impl Write, path: &str, r: &dmdt::Record) -> std::io:
         writeln!(out, "  {:>6} |{line}|", r.dm_edges[i_dm])?;
     }
     Ok(())
+}
+
+/// Scores each map; a map that fails is reported on stderr and the others still run (the exit
+/// code says that one failed).
+fn run_skymap(args: &SkymapArgs, out: &mut impl Write) -> Result<()> {
+    let device = open_device(&args.backend)?;
+    let model = skysift::gwskynet::GwSkyNet::new(&device);
+    let mut failed = 0;
+    for path in &args.files {
+        match score_map(path, args, &model) {
+            Ok(line) => {
+                if args.json {
+                    writeln!(out, "{line}").map_err(io_error)?;
+                } else {
+                    let f = |k: &str| line[k].as_f64().unwrap_or(f64::NAN);
+                    let verdict = if f("score") >= 0.5 { "astrophysical" } else { "noise (glitch)" };
+                    writeln!(
+                        out,
+                        "{path}: score {:.6} ({verdict}), FAR {:.4}, FNR {:.4}; {} {}; {:.2} s",
+                        f("score"), f("far"), f("fnr"), line["object"].as_str().unwrap_or("(no OBJECT)"),
+                        line["instruments"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+                        f("seconds")
+                    )
+                    .map_err(io_error)?;
+                }
+                out.flush().map_err(io_error)?;
+            }
+            Err(e) => {
+                eprintln!("skysift: error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::Value(format!("{failed} of {} sky maps could not be scored", args.files.len())));
+    }
+    Ok(())
+}
+
+fn score_map(path: &str, args: &SkymapArgs, model: &skysift::gwskynet::GwSkyNet) -> Result<serde_json::Value> {
+    use skysift::{gwskynet, skymap};
+    let start = std::time::Instant::now();
+    let bytes = read_file(path)?;
+    let map = skymap::read(&bytes).map_err(|e| prefix(path, e))?;
+    let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
+    let prepared = start.elapsed().as_secs_f64();
+    let score = model.scores_blocking(&[&inputs]).map_err(|e| prefix(path, e))?[0] as f64;
+    let seconds = start.elapsed().as_secs_f64();
+    let rates = gwskynet::rates(score);
+    if let Some(dir) = &args.dump_inputs {
+        // The path with its separators replaced, so that maps of the same name stay apart.
+        let name: String = path.trim_start_matches(['.', '/']).replace(['/', '\\'], "__");
+        let dir = std::path::Path::new(dir).join(if name.is_empty() { "map".into() } else { name });
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Option(format!("{}: {e}", dir.display())))?;
+        for (name, shape, values) in inputs.named_arrays() {
+            write_npy(&dir.join(format!("{name}.npy")), &shape, &values)?;
+        }
+    }
+    Ok(serde_json::json!({
+        "file": path,
+        "score": score,
+        "far": rates.far,
+        "fnr": rates.fnr,
+        "object": map.meta.object,
+        "instruments": map.meta.instruments,
+        "date_obs": map.meta.date_obs,
+        "seconds": seconds,
+        "seconds_inputs": prepared,
+        "backend": args.backend,
+    }))
+}
+
+fn write_npy(path: &std::path::Path, shape: &[usize], values: &[f32]) -> Result<()> {
+    use npyz::WriterBuilder;
+    let fail = |e: std::io::Error| Error::Option(format!("{}: {e}", path.display()));
+    let file = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
+    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
+    let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(file).begin_nd().map_err(fail)?;
+    writer.extend(values.iter().copied()).map_err(fail)?;
+    writer.finish().map_err(fail)
 }
 
 fn prefix(path: &str, e: Error) -> Error {
@@ -287,6 +386,7 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match &cli.command {
         Command::Dmdt(args) => run_dmdt(args, &mut out),
+        Command::Skymap(args) => run_skymap(args, &mut out),
         Command::Bench(command) => run_bench(command, &mut out),
         Command::Check { backend } => run_check(backend),
     };

@@ -327,9 +327,10 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
     }
     meta.nside = Some(nside);
     let order = nside.trailing_zeros() as u8;
-    let area = 4.0 * std::f64::consts::PI / npix as f64;
     let mut distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
-    let mut density: Vec<f64> = prob.values.iter().map(|p| p / area).collect();
+    // As ligo.skymap: PROB × (NPIX / 4π).
+    let per_steradian = npix as f64 / (4.0 * std::f64::consts::PI);
+    let mut density: Vec<f64> = prob.values.iter().map(|p| p * per_steradian).collect();
     match meta.ordering.as_str() {
         "NESTED" | "NEST" => {}
         "RING" => {
@@ -348,9 +349,61 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
             )))
         }
     }
-    let base = 4u64 << (2 * order as u32);
-    let uniq = (0..npix).map(|k| base + k).collect();
+    let (uniq, first) = {
+        let mut layers: Vec<&[f64]> = vec![&density];
+        if let Some(d) = &distance {
+            layers.extend([&d.mu[..], &d.sigma[..], &d.norm[..]]);
+        }
+        derasterize(order, &layers)
+    };
+    let pick = |v: &[f64]| first.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+    let density = pick(&density);
+    let distance = distance.map(|d| DistanceLayers { mu: pick(&d.mu), sigma: pick(&d.sigma), norm: pick(&d.norm) });
     finish(meta, uniq, density, distance)
+}
+
+/// A flat nested map as multi-order pixels, the way ligo.skymap reads flat maps with `moc=True`
+/// (`derasterize`): every block of pixels whose rows (all layers) are equal becomes one pixel,
+/// the largest such blocks first. This matters beyond memory: ligo.skymap's volume rendering
+/// takes its step from the finest order left, and its principal axes from the pixel centres,
+/// so GWSkyNet's inputs depend on it. As there, rows holding a NaN in any layer count as
+/// equal to each other. Returns the NUNIQ indices and, for each, its first flat pixel.
+fn derasterize(order: u8, layers: &[&[f64]]) -> (Vec<u64>, Vec<usize>) {
+    let npix = layers[0].len();
+    let has_nan = |k: usize| layers.iter().any(|l| l[k].is_nan());
+    let same = |a: usize, b: usize| {
+        let (na, nb) = (has_nan(a), has_nan(b));
+        if na || nb {
+            return na && nb;
+        }
+        layers.iter().all(|l| l[a] == l[b])
+    };
+    // uniform[d][p]: pixel p at depth `order − d` covers flat pixels that are all equal.
+    let mut uniform: Vec<Vec<bool>> = vec![vec![true; npix]];
+    for d in 1..=order as usize {
+        let block = 1usize << (2 * d);
+        let below = &uniform[d - 1];
+        let level: Vec<bool> = (0..npix / block)
+            .map(|p| {
+                let child = |c: usize| 4 * p + c;
+                (0..4).all(|c| below[child(c)]) && (1..4).all(|c| same(p * block, child(c) * (block / 4)))
+            })
+            .collect();
+        uniform.push(level);
+    }
+    let (mut uniq, mut first) = (Vec::new(), Vec::new());
+    // Depth-first from the twelve base pixels: keep a pixel whole if uniform, else split it.
+    let mut stack: Vec<(u8, usize)> = (0..12).rev().map(|p| (0u8, p)).collect();
+    while let Some((depth, p)) = stack.pop() {
+        let d = (order - depth) as usize;
+        if uniform[d][p] {
+            uniq.push((4u64 << (2 * depth as u32)) + p as u64);
+            first.push(p << (2 * d));
+        } else {
+            stack.extend((0..4).rev().map(|c| (depth + 1, 4 * p + c)));
+        }
+    }
+    (uniq, first)
 }
 
 /// Checks a multi-order map and sorts its pixels by position.
@@ -471,6 +524,34 @@ mod tests {
         bytes[at + 10..at + 30].copy_from_slice(format!("{:>20}", "11").as_bytes());
         let err = read(&bytes).unwrap_err().to_string();
         assert!(err.contains("tile the sky"), "{err}");
+    }
+
+    /// The examples of ligo.skymap's `reconstruct_nested`, which `derasterize` is built on.
+    #[test]
+    fn derasterize_merges_equal_blocks_like_ligo_skymap() {
+        let leaves = |values: Vec<f64>, order: u8| {
+            let (uniq, _) = derasterize(order, &[&values]);
+            let mut v: Vec<(u8, u64)> = uniq.iter().map(|&u| uniq_to_nested(u).unwrap()).collect();
+            v.sort();
+            v
+        };
+        let base: Vec<(u8, u64)> = (0..12).map(|p| (0, p)).collect();
+        assert_eq!(leaves(vec![0.0; 12], 0), base);
+        assert_eq!(leaves(vec![0.0; 768], 3), base);
+        // NSIDE 2, zeros but four distinct values in the first base pixel.
+        let mut m = vec![0.0; 48];
+        m[..4].copy_from_slice(&[0.0, 1.0, 2.0, 3.0]);
+        let want: Vec<(u8, u64)> = (1..12).map(|p| (0, p)).chain((0..4).map(|p| (1, p))).collect();
+        assert_eq!(leaves(m, 1), want);
+        // NSIDE 2, all distinct but four equal values in the first base pixel.
+        let mut m: Vec<f64> = (0..48).map(f64::from).collect();
+        m[..4].fill(0.0);
+        let want: Vec<(u8, u64)> = std::iter::once((0, 0)).chain((4..48).map(|p| (1, p))).collect();
+        assert_eq!(leaves(m, 1), want);
+        // NaN rows count as equal to each other.
+        let mut m = vec![f64::NAN; 48];
+        m[47] = 1.0;
+        assert_eq!(leaves(m, 1).len(), 11 + 4);
     }
 
     #[test]
