@@ -232,27 +232,34 @@ pub fn sky_inputs(map: &SkyMap) -> Result<SkyInputs> {
 /// their peaks divided by the training norms (input_6..8), as the reference's `prepare_data`
 /// makes them with ligo.skymap's `principal_axes_moc` and `volume_render`.
 pub fn volume_inputs(map: &SkyMap, max_distance: f64) -> Result<(Vec<f32>, [f32; 3])> {
-    if !(max_distance > 0.0 && max_distance.is_finite()) {
-        return Err(Error::Value(format!("DISTMEAN + 2.5 DISTSTD must be a positive distance; it is {max_distance}")));
-    }
     let rot = volume::principal_axes(map)?;
-    let renderer = volume::Renderer::new(map)?;
-    let norms = training_norms();
     let n = VOLUME_SIZE;
     let mut stacked = vec![0f32; n * n * 3];
     let mut peaks = [0f32; 3];
-    for (face, axes) in volume::FACES.iter().enumerate() {
-        let (image, _stats) = renderer.render_face(&rot, max_distance, *axes, n);
-        let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
-        if !(peak > 0.0 && peak.is_finite()) {
-            return Err(Error::Value(format!("volume image {face} of the sky map is empty or not finite (check DISTMU, DISTSIGMA, DISTNORM)")));
-        }
+    for face in 0..3 {
+        let (image, peak) = volume_face(map, &rot, max_distance, face)?;
         for (k, v) in image.iter().enumerate() {
-            stacked[k * 3 + face] = (v / peak) as f32;
+            stacked[k * 3 + face] = *v;
         }
-        peaks[face] = (peak / norms.vol[face]) as f32;
+        peaks[face] = peak;
     }
     Ok((stacked, peaks))
+}
+
+/// One of the three volume images, 262 × 262 row-major, divided by its peak, and the peak
+/// divided by the face's training norm. `rot` is `volume::principal_axes(map)`.
+pub fn volume_face(map: &SkyMap, rot: &[[f64; 3]; 3], max_distance: f64, face: usize) -> Result<(Vec<f32>, f32)> {
+    if !(max_distance > 0.0 && max_distance.is_finite()) {
+        return Err(Error::Value(format!("DISTMEAN + 2.5 DISTSTD must be a positive distance; it is {max_distance}")));
+    }
+    let axes = *volume::FACES.get(face).ok_or_else(|| Error::Option(format!("volume face {face} does not exist (0, 1 or 2)")))?;
+    let renderer = volume::Renderer::new(map)?;
+    let (image, _stats) = renderer.render_face(rot, max_distance, axes, VOLUME_SIZE);
+    let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
+    if !(peak > 0.0 && peak.is_finite()) {
+        return Err(Error::Value(format!("volume image {face} of the sky map is empty or not finite (check DISTMU, DISTSIGMA, DISTNORM)")));
+    }
+    Ok((image.iter().map(|v| (v / peak) as f32).collect(), (peak / training_norms().vol[face]) as f32))
 }
 
 /// The ten inputs of a sky map, as the reference's `prepare_data` makes them.

@@ -44,6 +44,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         reps: usize,
     },
+    /// Sky map to GWSkyNet inputs, step by step (read, sky image, principal axes, each volume
+    /// image with its number of samples), for the benchmarks.
+    Skymap {
+        files: Vec<String>,
+    },
     /// GWSkyNet alone on made-up inputs (the same ones bench/gwskynet_model.py builds).
     Gwskynet {
         /// Sky maps per forward pass.
@@ -334,6 +339,26 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                 let line = serde_json::json!({
                     "file": path, "n_points": curve.len(), "n_in_grid": image.n_in_grid, "reps": (*reps).max(1),
                     "median_s": median, "min_s": min, "max_s": max,
+                });
+                writeln!(out, "{line}").map_err(io_error)?;
+            }
+            Ok(())
+        }
+        BenchCommand::Skymap { files } => {
+            use skysift::{gwskynet, skymap, volume};
+            for path in files {
+                let bytes = read_file(path)?;
+                let ((read_s, _, _), map) = timed(1, || skymap::read(&bytes).map_err(|e| prefix(path, e)))?;
+                let ((sky_s, _, _), sky) = timed(1, || gwskynet::sky_inputs(&map).map_err(|e| prefix(path, e)))?;
+                let ((axes_s, _, _), rot) = timed(1, || volume::principal_axes(&map).map_err(|e| prefix(path, e)))?;
+                let renderer = volume::Renderer::new(&map).map_err(|e| prefix(path, e))?;
+                let mut faces = Vec::new();
+                for axes in volume::FACES {
+                    let ((s, _, _), (_, stats)) = timed(1, || Ok(renderer.render_face(&rot, sky.max_distance, axes, gwskynet::VOLUME_SIZE)))?;
+                    faces.push(serde_json::json!({"seconds": s, "samples": stats.samples, "cells": stats.cells, "prune": stats.prune}));
+                }
+                let line = serde_json::json!({
+                    "file": path, "pixels": map.len(), "read_s": read_s, "sky_s": sky_s, "axes_s": axes_s, "faces": faces,
                 });
                 writeln!(out, "{line}").map_err(io_error)?;
             }

@@ -6,6 +6,7 @@ use crate::compute::{self, Backend};
 use crate::dmdt;
 use crate::gwskynet::{self, GwSkyNet};
 use crate::lightcurve::{self, LightCurve, ReadOptions};
+use crate::skymap::{self, SkyMap};
 use crate::Error;
 use burn::tensor::Device;
 use serde::Serialize;
@@ -176,5 +177,89 @@ impl LightCurves {
         self.curves.get(index).ok_or_else(|| {
             js_error(Error::Option(format!("light curve {index} does not exist (the file has {})", self.curves.len())))
         })
+    }
+}
+
+/// One sky map, read once; GWSkyNet's inputs are prepared step by step (sky image, then each
+/// volume image: seconds each) so that the page can show progress and stop between steps.
+#[wasm_bindgen]
+pub struct SkyMapFile {
+    map: SkyMap,
+    sky: Option<gwskynet::SkyInputs>,
+    rot: Option<[[f64; 3]; 3]>,
+    volume: [Option<(Vec<f32>, f32)>; 3],
+}
+
+#[wasm_bindgen]
+impl SkyMapFile {
+    /// Reads a sky map (FITS, flat or multi-order, gzip or not).
+    pub fn read(bytes: &[u8]) -> JsResult<SkyMapFile> {
+        let map = skymap::read(bytes).map_err(js_error)?;
+        Ok(SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] })
+    }
+
+    /// Header facts and size: `{creator, object, date_obs, instruments, distmean, diststd,
+    /// log_bci, log_bsn, ordering, nside, pixels, unusable}`; `unusable` is null when GWSkyNet
+    /// can score the map, else the reason it cannot.
+    pub fn meta(&self) -> JsResult<JsValue> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            meta: &'a skymap::Meta,
+            pixels: usize,
+            unusable: Option<String>,
+        }
+        let unusable = gwskynet::check_usable(&self.map).err().map(|e| e.to_string());
+        to_js(&Out { meta: &self.map.meta, pixels: self.map.len(), unusable })
+    }
+
+    /// Step 1: the sky image (180 × 360, row 0 at declination −89.5°, column 0 at right
+    /// ascension 359.5°, divided by its peak) and the inputs from the header.
+    #[wasm_bindgen(js_name = prepareSky)]
+    pub fn prepare_sky(&mut self) -> JsResult<Vec<f32>> {
+        let sky = gwskynet::sky_inputs(&self.map).map_err(js_error)?;
+        let image = sky.sky.clone();
+        self.sky = Some(sky);
+        Ok(image)
+    }
+
+    /// Step 2 (×3): volume image `face` (0, 1, 2), 262 × 262, divided by its peak.
+    #[wasm_bindgen(js_name = prepareVolume)]
+    pub fn prepare_volume(&mut self, face: usize) -> JsResult<Vec<f32>> {
+        let max_distance = self.sky.as_ref().ok_or_else(|| js_error(Error::Option("prepare the sky image first".into())))?.max_distance;
+        if self.rot.is_none() {
+            self.rot = Some(crate::volume::principal_axes(&self.map).map_err(js_error)?);
+        }
+        let rot = self.rot.expect("set above");
+        let (image, peak) = gwskynet::volume_face(&self.map, &rot, max_distance, face).map_err(js_error)?;
+        self.volume[face] = Some((image.clone(), peak));
+        Ok(image)
+    }
+
+    /// The ten inputs, once every step ran, as Float32Arrays in the model's order (for
+    /// `Engine.gwskynetScore`).
+    pub fn inputs(&self) -> JsResult<js_sys::Array> {
+        let not_ready = || js_error(Error::Option("prepare the sky image and the three volume images first".into()));
+        let sky = self.sky.as_ref().ok_or_else(not_ready)?;
+        let mut volume = vec![0f32; gwskynet::VOLUME_SIZE * gwskynet::VOLUME_SIZE * 3];
+        let mut norms = [0f32; 3];
+        for (face, prepared) in self.volume.iter().enumerate() {
+            let (image, peak) = prepared.as_ref().ok_or_else(not_ready)?;
+            for (k, v) in image.iter().enumerate() {
+                volume[k * 3 + face] = *v;
+            }
+            norms[face] = *peak;
+        }
+        let inputs = gwskynet::Inputs {
+            sky: sky.sky.clone(),
+            log_bsn: sky.log_bsn,
+            volume,
+            detectors: sky.detectors,
+            distance: sky.distance,
+            sky_norm: sky.sky_norm,
+            volume_norms: norms,
+            log_bci: sky.log_bci,
+        };
+        Ok(inputs.named_arrays().into_iter().map(|(_, _, v)| JsValue::from(js_sys::Float32Array::from(&v[..]))).collect())
     }
 }

@@ -190,3 +190,58 @@ test('GWSkyNet gives the reference scores on WebGPU and on the CPU in the browse
     await session.close();
   }
 });
+
+test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet cannot use, or a stop, keeps the result', async (t) => {
+  const data = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
+  const mapPath = join(data, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
+  const slowPath = join(data, 'skymaps/o3a-gracedb/S190412m/bayestar.fits');
+  const o1Path = join(data, 'skymaps/edge-cases/GW151226-bayestar.fits');
+  if (!existsSync(mapPath)) return t.skip(`no sky maps at ${data}`);
+  const fromCli = JSON.parse(execFileSync(cli, ['skymap', mapPath, '--json'], { encoding: 'utf8' }));
+  const session = await launch({ webgpu: false });
+  try {
+    const { page, log } = await openPage(session, '/www/');
+    await waitReady(page);
+    const drop = async (path, name = path.split('/').pop()) => {
+      await page.evaluate(() => { document.body.dataset.skymap = ''; });
+      await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: readFileSync(path) });
+    };
+    await drop(mapPath);
+    await page.waitForSelector('body[data-skymap="ready"]', { timeout: 300000 });
+    const shown = await page.evaluate(() => window.lastSkyMap);
+    console.log(`sky map in the page (CPU): score ${shown.score.toFixed(7)} vs CLI ${fromCli.score.toFixed(7)}; ${shown.seconds.total.toFixed(2)} s in the page, ${fromCli.seconds.toFixed(2)} s native`);
+    assert.ok(Math.abs(shown.score - fromCli.score) <= 1e-5, 'page and CLI scores differ');
+    assert.ok(Math.abs(shown.far - fromCli.far) <= 1e-6 && Math.abs(shown.fnr - fromCli.fnr) <= 1e-6);
+    assert.equal(shown.meta.object, fromCli.object);
+    const verdict = await page.textContent('#verdict');
+    assert.match(verdict, /Likely a real astrophysical event\. GWSkyNet score 0\.99\d\d/);
+    await page.screenshot({ path: join(resultsDir, 'page-skymap.png'), fullPage: true });
+
+    // The O1 map is not BAYESTAR's: a message naming the problem, and the verdict stays.
+    await drop(o1Path);
+    await page.waitForSelector('body[data-skymap="error"]', { timeout: 60000 });
+    assert.match(await page.textContent('#skymap-message'), /GW151226-bayestar\.fits: GWSkyNet only scores sky maps made by BAYESTAR/);
+    assert.equal(await page.textContent('#verdict'), verdict);
+    // A truncated file: the same.
+    await page.evaluate(() => { document.body.dataset.skymap = ''; });
+    await page.setInputFiles('#file', { name: 'cut.fits', mimeType: 'application/octet-stream', buffer: readFileSync(mapPath).subarray(0, 20000) });
+    await page.waitForSelector('body[data-skymap="error"]', { timeout: 60000 });
+    assert.match(await page.textContent('#skymap-message'), /cut\.fits: /);
+    assert.equal(await page.textContent('#verdict'), verdict);
+
+    // Stopping a long run: the result stays, and the page still works afterwards.
+    await drop(slowPath);
+    await page.waitForFunction(() => /volume image/.test(document.getElementById('skymap-step').textContent), null, { timeout: 60000 });
+    await page.click('#skymap-cancel');
+    await page.waitForSelector('body[data-skymap="stopped"]', { timeout: 60000 });
+    assert.match(await page.textContent('#skymap-message'), /stopped/);
+    assert.equal(await page.textContent('#verdict'), verdict);
+    await drop(mapPath);
+    await page.waitForSelector('body[data-skymap="ready"]', { timeout: 300000 });
+    assert.ok(Math.abs((await page.evaluate(() => window.lastSkyMap.score)) - fromCli.score) <= 1e-5);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.external, []);
+  } finally {
+    await session.close();
+  }
+});

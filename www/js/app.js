@@ -1,7 +1,7 @@
 // The page: loads files, asks the worker for results, draws them. Text from files is only
 // ever set with textContent, never as HTML.
 import { createSkysift } from './skysift.js';
-import { drawLightCurve, drawDmdt, dmdtPixelAt, fmt } from './plots.js';
+import { drawLightCurve, drawDmdt, drawImage, dmdtPixelAt, fmt } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -29,7 +29,88 @@ function describeBackend(info) {
   document.body.dataset.fallback = String(info.fallback);
 }
 
+/** FITS (a sky map) rather than a light curve? By the bytes, looking inside gzip if needed. */
+async function isFits(bytes, name) {
+  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 6));
+  const text = (b) => String.fromCharCode(...b);
+  if (text(head) === 'SIMPLE') return true;
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return false;
+  if (/\.(fits?|fts)(\.gz)?$/i.test(name)) return true;
+  try {
+    const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    const { value } = await reader.read();
+    reader.cancel().catch(() => {});
+    return value !== undefined && text(value.slice(0, 6)) === 'SIMPLE';
+  } catch {
+    return false;
+  }
+}
+
 async function loadBytes(bytes, name) {
+  if (await isFits(bytes, name)) return loadSkyMap(bytes, name);
+  return loadLightCurve(bytes, name);
+}
+
+let skyMapRun = null;
+
+/** Scores a sky map, showing progress; a failure or a stop keeps the previous result. */
+async function loadSkyMap(bytes, name) {
+  skyMapRun?.abort();
+  const run = new AbortController();
+  skyMapRun = run;
+  const section = $('skymap');
+  section.hidden = false;
+  const box = $('skymap-message');
+  box.hidden = true;
+  $('skymap-progress').hidden = false;
+  document.body.dataset.skymap = 'working';
+  const onProgress = ({ step, done, total }) => {
+    $('skymap-bar').max = total;
+    $('skymap-bar').value = done;
+    $('skymap-step').textContent = done < total ? `${name}: ${step}…` : '';
+  };
+  try {
+    const result = await sky.scoreSkyMap(bytes, { onProgress, signal: run.signal });
+    showSkyMap(result, name);
+    document.body.dataset.skymap = 'ready';
+  } catch (e) {
+    box.textContent = e.name === 'AbortError' ? `${name}: stopped.` : `${name}: ${e.message}`;
+    box.hidden = false;
+    document.body.dataset.skymap = e.name === 'AbortError' ? 'stopped' : 'error';
+  } finally {
+    if (skyMapRun === run) {
+      $('skymap-progress').hidden = true;
+      skyMapRun = null;
+    }
+  }
+  section.scrollIntoView?.({ block: 'nearest' });
+}
+
+function showSkyMap(result, name) {
+  const { meta, score, far, fnr, seconds } = result;
+  window.lastSkyMap = { name, score, far, fnr, seconds, meta };
+  const pct = (x) => `${(100 * x).toFixed(x < 0.01 && x > 0 ? 2 : 1)}%`;
+  const verdict = $('verdict');
+  const strong = document.createElement('strong');
+  strong.textContent = score >= 0.5 ? 'Likely a real astrophysical event.' : 'Likely noise (an instrumental glitch).';
+  const detail = document.createElement('span');
+  detail.textContent = ` GWSkyNet score ${score.toFixed(4)} (0 = noise, 1 = astrophysical). In the GWSkyNet team's tests, ${pct(far)} of noise events scored at least this high (false-alarm rate) and ${pct(fnr)} of real events scored lower (false-negative rate).`;
+  verdict.replaceChildren(strong, detail);
+  verdict.dataset.score = String(score);
+  const facts = [meta.object && `event ${meta.object}`, meta.date_obs && `observed ${meta.date_obs}`, meta.instruments.length && `detectors ${meta.instruments.join(', ')}`,
+    meta.distmean && `distance ${Math.round(meta.distmean)} ± ${Math.round(meta.diststd)} Mpc`].filter(Boolean).join('; ');
+  const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volume.map((t) => t.toFixed(2)).join(' + ')} s, model ${seconds.model.toFixed(2)} s).`;
+  $('skymap-info').textContent = `${name}: ${facts || 'no header facts'}; ${meta.pixels} pixels (${meta.ordering}). ${took}`;
+  drawImage($('sky-canvas'), result.sky, 360, 180, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] });
+  $('sky-canvas').setAttribute('aria-label', `Sky image of ${name}; score ${score.toFixed(4)}`);
+  const extent = meta.distmean + 2.5 * meta.diststd;
+  const faces = [['axis 2', 'axis 1'], ['axis 1', 'axis 3'], ['axis 2', 'axis 3']];
+  result.volume.forEach((image, k) => {
+    drawImage($(`vol-canvas-${k}`), image, 262, 262, { x: [-extent, extent, `${faces[k][0]} (Mpc)`], y: [-extent, extent, `${faces[k][1]} (Mpc)`] });
+  });
+}
+
+async function loadLightCurve(bytes, name) {
   // A failed read keeps what is on screen: state changes only after success.
   try {
     const { file, curves } = await sky.readLightCurves(bytes);
@@ -115,8 +196,9 @@ function wireInputs() {
     drop.classList.remove('over');
     for (const f of e.dataTransfer.files) await loadBytes(await f.arrayBuffer(), f.name);
   });
-  $('paste-go').addEventListener('click', () => loadBytes(new TextEncoder().encode($('paste').value), 'pasted data'));
+  $('paste-go').addEventListener('click', () => loadLightCurve(new TextEncoder().encode($('paste').value), 'pasted data'));
   $('example').addEventListener('click', loadExample);
+  $('skymap-cancel').addEventListener('click', () => skyMapRun?.abort());
   $('curve-select').addEventListener('change', (e) => { state.index = Number(e.target.value); showCurve(); });
   $('grid-select').addEventListener('change', showCurve);
   $('dmdt-canvas').addEventListener('mousemove', hoverDmdt);
@@ -129,7 +211,7 @@ function wireInputs() {
 async function loadExample() {
   const url = new URL('../examples/rr-lyrae.csv', import.meta.url);
   const response = await fetch(url);
-  await loadBytes(await response.arrayBuffer(), 'example: simulated RR Lyrae star');
+  await loadLightCurve(await response.arrayBuffer(), 'example: simulated RR Lyrae star');
 }
 
 async function main() {

@@ -149,3 +149,49 @@ export function dmdtPixelAt(canvas, record, event) {
   const iDm = nDm - 1 - Math.floor((py - m.top) / ch);
   return iDt >= 0 && iDt < nDt && iDm >= 0 && iDm < nDm ? { iDt, iDm } : null;
 }
+
+function viridisRgb(x) {
+  const t = Math.min(1, Math.max(0, x)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(t));
+  const f = t - i;
+  return VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * f));
+}
+
+/**
+ * A row-major image (`width` × `height`, values ≥ 0, peak 1) in viridis, with axis labels:
+ * `axes = {x: [left, right, label], y: [bottom, top, label]}`. Row 0 is drawn at the bottom.
+ */
+export function drawImage(canvas, data, width, height, axes) {
+  const ctx = prepare(canvas);
+  const m = { left: 52, right: 64, top: 10, bottom: 38 };
+  const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
+  const pixels = new ImageData(width, height);
+  let peak = 0;
+  for (const v of data) peak = Math.max(peak, v);
+  for (let row = 0; row < height; row++) {
+    for (let col = 0; col < width; col++) {
+      const c = viridisRgb(peak > 0 ? data[row * width + col] / peak : 0);
+      const k = 4 * ((height - 1 - row) * width + col);
+      pixels.data.set([c[0], c[1], c[2], 255], k);
+    }
+  }
+  const off = new OffscreenCanvas(width, height);
+  off.getContext('2d').putImageData(pixels, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, m.left, m.top, w, h);
+  ctx.strokeRect(m.left, m.top, w, h);
+  ctx.textAlign = 'center';
+  const [x0, x1, xLabel] = axes.x, [y0, y1, yLabel] = axes.y;
+  for (const v of niceTicks(Math.min(x0, x1), Math.max(x0, x1), 6)) ctx.fillText(fmt(v), m.left + ((v - x0) / (x1 - x0)) * w, m.top + h + 14);
+  ctx.fillText(xLabel, m.left + w / 2, canvas.height - 6);
+  ctx.textAlign = 'right';
+  for (const v of niceTicks(Math.min(y0, y1), Math.max(y0, y1), 5)) ctx.fillText(fmt(v), m.left - 4, m.top + h - ((v - y0) / (y1 - y0)) * h + 4);
+  verticalText(ctx, yLabel, 12, m.top + h / 2);
+  const bx = canvas.width - m.right + 12, bw = 12;
+  for (let k = 0; k < h; k++) { ctx.fillStyle = viridis(1 - k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
+  ctx.strokeRect(bx, m.top, bw, h);
+  ctx.fillStyle = '#1b1f24';
+  ctx.textAlign = 'left';
+  ctx.fillText('peak', bx + bw + 3, m.top + 10);
+  ctx.fillText('0', bx + bw + 3, m.top + h);
+}

@@ -5,6 +5,7 @@
 //   sky.backend        // { backend, fallback, reason, adapter, requested, version }
 //   const { file, curves } = await sky.readLightCurves(bytes, { band: 'g' });
 //   const image = await sky.dmdt(file, 0, { grid: 'scope', normalisation: 'max' });
+//   const result = await sky.scoreSkyMap(fitsBytes, { onProgress, signal });
 //
 // A crash inside the worker (a bug) rejects the call with an Error; the next call starts a
 // fresh worker, and whatever the page already shows stays.
@@ -54,9 +55,12 @@ export class Skysift {
     return this;
   }
 
-  #restartLater() {
+  // Stops the worker; calls still waiting on it are rejected. The next call starts a new one.
+  #restartLater(reason = new SkysiftError('the skysift worker was stopped')) {
     this.#worker?.terminate();
     this.#worker = null;
+    for (const { reject } of this.#pending.values()) reject(reason);
+    this.#pending.clear();
   }
 
   async #call(method, params = {}, transfer = []) {
@@ -96,6 +100,59 @@ export class Skysift {
 
   release(file) {
     return this.#call('release', { file });
+  }
+
+  /**
+   * Scores a BAYESTAR sky map (FITS bytes, flat or multi-order, gzip or not) with GWSkyNet:
+   * { meta, score, far, fnr, sky, volume: [3], seconds: {read, sky, volume: [3], model, total} }.
+   * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
+   * divided by its peak). onProgress({step, done, total}) is called between steps; aborting
+   * `signal` stops the work at once (the worker is replaced) and rejects with an AbortError.
+   */
+  async scoreSkyMap(bytes, { onProgress = () => {}, signal } = {}) {
+    const copy = bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const abort = () => this.#restartLater(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    signal?.throwIfAborted();
+    signal?.addEventListener('abort', abort, { once: true });
+    const now = () => performance.now() / 1000;
+    let file = null;
+    try {
+      const t0 = now();
+      const steps = ['read', 'sky image', 'volume image 1', 'volume image 2', 'volume image 3', 'GWSkyNet'];
+      const step = async (k, work) => {
+        onProgress({ step: steps[k], done: k, total: steps.length });
+        const result = await work();
+        signal?.throwIfAborted();
+        return result;
+      };
+      const seconds = { volume: [] };
+      let t = now();
+      const read = await step(0, () => this.#call('readSkyMap', { bytes: copy }, [copy]));
+      file = read.file;
+      seconds.read = now() - t;
+      if (read.meta.unusable) throw new SkysiftError(read.meta.unusable);
+      t = now();
+      const skyImage = await step(1, () => this.#call('prepareSky', { file }));
+      seconds.sky = now() - t;
+      const volume = [];
+      for (let face = 0; face < 3; face++) {
+        t = now();
+        volume.push(await step(2 + face, () => this.#call('prepareVolume', { file, face })));
+        seconds.volume.push(now() - t);
+      }
+      t = now();
+      const { score, far, fnr } = await step(5, () => this.#call('scoreSkyMap', { file }));
+      seconds.model = now() - t;
+      seconds.total = now() - t0;
+      onProgress({ step: 'done', done: steps.length, total: steps.length });
+      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, seconds };
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      if (file !== null && this.#worker) this.release(file).catch(() => {});
+    }
   }
 
   terminate() {

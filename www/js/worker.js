@@ -1,6 +1,6 @@
 // The compute worker: owns the wasm module, so long work never blocks the page. Feature
 // detection of WebGPU happens here (navigator.gpu exists in dedicated workers too).
-import init, { Engine, LightCurves, version } from '../../pkg/skysift.js';
+import init, { Engine, LightCurves, SkyMapFile, version } from '../../pkg/skysift.js';
 
 const ready = init();
 let engine = null;
@@ -82,6 +82,22 @@ const methods = {
   },
   pairsInPixel({ file, index, grid, iDt, iDm, limit = 10000 }) {
     return Array.from(requireFile(file).pairsInPixel(index, grid ?? 'mahabal2017', iDt, iDm, limit));
+  },
+  // Sky maps: read once, then prepared step by step (the page shows progress between steps).
+  readSkyMap({ bytes }) {
+    const map = SkyMapFile.read(new Uint8Array(bytes));
+    const id = nextFile++;
+    files.set(id, map);
+    return { file: id, meta: map.meta() };
+  },
+  prepareSky({ file }) {
+    return requireFile(file).prepareSky();
+  },
+  prepareVolume({ file, face }) {
+    return requireFile(file).prepareVolume(face);
+  },
+  async scoreSkyMap({ file }) {
+    return await requireEngine().gwskynetScore(requireFile(file).inputs());
   },
   release({ file }) {
     files.get(file)?.free();
