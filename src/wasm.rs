@@ -223,17 +223,33 @@ impl SkyMapFile {
         Ok(image)
     }
 
-    /// Step 2 (×3): volume image `face` (0, 1, 2), 262 × 262, divided by its peak.
+    /// Step 2 (×3): volume image `face` (0, 1, 2): `{image, norm}`, the 262 × 262 image
+    /// divided by its peak and the peak / the training norm. Faces are independent: the page
+    /// may render them in other workers and hand them over with `setVolume`.
     #[wasm_bindgen(js_name = prepareVolume)]
-    pub fn prepare_volume(&mut self, face: usize) -> JsResult<Vec<f32>> {
+    pub fn prepare_volume(&mut self, face: usize) -> JsResult<JsValue> {
         let max_distance = self.sky.as_ref().ok_or_else(|| js_error(Error::Option("prepare the sky image first".into())))?.max_distance;
         if self.rot.is_none() {
             self.rot = Some(crate::volume::principal_axes(&self.map).map_err(js_error)?);
         }
         let rot = self.rot.expect("set above");
-        let (image, peak) = gwskynet::volume_face(&self.map, &rot, max_distance, face).map_err(js_error)?;
-        self.volume[face] = Some((image.clone(), peak));
-        Ok(image)
+        let (image, norm) = gwskynet::volume_face(&self.map, &rot, max_distance, face).map_err(js_error)?;
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"image".into(), &js_sys::Float32Array::from(&image[..]))?;
+        js_sys::Reflect::set(&out, &"norm".into(), &JsValue::from(norm))?;
+        self.volume[face] = Some((image, norm));
+        Ok(out.into())
+    }
+
+    /// Volume image `face` as another worker's `prepareVolume` of the same file made it.
+    #[wasm_bindgen(js_name = setVolume)]
+    pub fn set_volume(&mut self, face: usize, image: Vec<f32>, norm: f32) -> JsResult<()> {
+        let n = gwskynet::VOLUME_SIZE * gwskynet::VOLUME_SIZE;
+        if face > 2 || image.len() != n {
+            return Err(js_error(Error::Option(format!("a volume image is face 0, 1 or 2 of {n} values; got face {face} of {}", image.len()))));
+        }
+        self.volume[face] = Some((image, norm));
+        Ok(())
     }
 
     /// The ten inputs, once every step ran, as Float32Arrays in the model's order (for

@@ -99,7 +99,7 @@ function showSkyMap(result, name) {
   verdict.dataset.score = String(score);
   const facts = [meta.object && `event ${meta.object}`, meta.date_obs && `observed ${meta.date_obs}`, meta.instruments.length && `detectors ${meta.instruments.join(', ')}`,
     meta.distmean && `distance ${Math.round(meta.distmean)} ± ${Math.round(meta.diststd)} Mpc`].filter(Boolean).join('; ');
-  const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volume.map((t) => t.toFixed(2)).join(' + ')} s, model ${seconds.model.toFixed(2)} s).`;
+  const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volumeWall.toFixed(2)} s — each ${seconds.volume.map((t) => t.toFixed(2)).join(', ')} s, side by side where cores allow — model ${seconds.model.toFixed(2)} s).`;
   $('skymap-info').textContent = `${name}: ${facts || 'no header facts'}; ${meta.pixels} pixels (${meta.ordering}). ${took}`;
   drawImage($('sky-canvas'), result.sky, 360, 180, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] });
   $('sky-canvas').setAttribute('aria-label', `Sky image of ${name}; score ${score.toFixed(4)}`);

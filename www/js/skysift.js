@@ -104,14 +104,19 @@ export class Skysift {
 
   /**
    * Scores a BAYESTAR sky map (FITS bytes, flat or multi-order, gzip or not) with GWSkyNet:
-   * { meta, score, far, fnr, sky, volume: [3], seconds: {read, sky, volume: [3], model, total} }.
+   * { meta, score, far, fnr, sky, volume: [3], seconds: {read, sky, volume: [3], volumeWall, model, total} }.
    * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
-   * divided by its peak). onProgress({step, done, total}) is called between steps; aborting
+   * divided by its peak); with more than one core, up to two helper workers render volume
+   * images in parallel. onProgress({step, done, total}) is called between steps; aborting
    * `signal` stops the work at once (the worker is replaced) and rejects with an AbortError.
    */
   async scoreSkyMap(bytes, { onProgress = () => {}, signal } = {}) {
     const copy = bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    const abort = () => this.#restartLater(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    const abort = () => {
+      const reason = signal.reason ?? new DOMException('aborted', 'AbortError');
+      this.#restartLater(reason);
+      for (const helper of this.#helpers) helper.#restartLater(reason);
+    };
     signal?.throwIfAborted();
     signal?.addEventListener('abort', abort, { once: true });
     const now = () => performance.now() / 1000;
@@ -119,6 +124,8 @@ export class Skysift {
     try {
       const t0 = now();
       const steps = ['read', 'sky image', 'volume image 1', 'volume image 2', 'volume image 3', 'GWSkyNet'];
+      const helpersWanted = Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
+      const bytesForHelpers = helpersWanted > 0 ? copy.slice(0) : null;
       const step = async (k, work) => {
         onProgress({ step: steps[k], done: k, total: steps.length });
         const result = await work();
@@ -134,12 +141,31 @@ export class Skysift {
       t = now();
       const skyImage = await step(1, () => this.#call('prepareSky', { file }));
       seconds.sky = now() - t;
+      // The three volume images are independent: with cores to spare, helper workers render
+      // some of them while this one renders the others.
       const volume = [];
-      for (let face = 0; face < 3; face++) {
-        t = now();
-        volume.push(await step(2 + face, () => this.#call('prepareVolume', { file, face })));
-        seconds.volume.push(now() - t);
-      }
+      const tv = now();
+      const helpers = await this.#volumeHelpers(helpersWanted);
+      let next = 0, done = 0;
+      const work = async (who) => {
+        for (let face = next++; face < 3; face = next++) {
+          const t1 = now();
+          let result;
+          if (who === this) {
+            result = await this.#call('prepareVolume', { file, face });
+          } else {
+            result = await who.#volumeFace(bytesForHelpers, face);
+            await this.#call('setVolume', { file, face, image: result.image, norm: result.norm });
+          }
+          signal?.throwIfAborted();
+          volume[face] = result.image;
+          seconds.volume[face] = now() - t1;
+          onProgress({ step: `volume image ${face + 1}`, done: 2 + ++done, total: steps.length });
+        }
+      };
+      onProgress({ step: 'volume images', done: 2, total: steps.length });
+      await Promise.all([this, ...helpers].map(work));
+      seconds.volumeWall = now() - tv;
       t = now();
       const { score, far, fnr } = await step(5, () => this.#call('scoreSkyMap', { file }));
       seconds.model = now() - t;
@@ -157,6 +183,25 @@ export class Skysift {
 
   terminate() {
     this.#restartLater();
+    for (const helper of this.#helpers) helper.terminate();
+  }
+
+  // Extra workers (CPU backend) that render volume images; started on first use and kept.
+  #helpers = [];
+  async #volumeHelpers(n) {
+    while (this.#helpers.length < n) this.#helpers.push(await new Skysift('cpu').start());
+    return this.#helpers.slice(0, Math.max(0, n));
+  }
+
+  // In a helper: reads the map and renders one volume image, {image, norm}.
+  async #volumeFace(bytes, face) {
+    const { file } = await this.#call('readSkyMap', { bytes });
+    try {
+      await this.#call('prepareSky', { file });
+      return await this.#call('prepareVolume', { file, face });
+    } finally {
+      this.release(file).catch(() => {});
+    }
   }
 }
 

@@ -96,6 +96,9 @@ const methods = {
   prepareVolume({ file, face }) {
     return requireFile(file).prepareVolume(face);
   },
+  setVolume({ file, face, image, norm }) {
+    return requireFile(file).setVolume(face, image, norm);
+  },
   async scoreSkyMap({ file }) {
     return await requireEngine().gwskynetScore(requireFile(file).inputs());
   },
