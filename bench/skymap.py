@@ -31,8 +31,8 @@ def main():
     reference = {r['file']: r for r in lines([python, str(ROOT / 'bench/gwskynet_pipeline.py'), *maps],
                                               env={**os.environ, 'OMP_NUM_THREADS': '1'})}
     adapter = next((r.get('adapter') for r in wasm.values() if r['backend'] == 'webgpu'), None)
-    print(f'Sky map -> GWSkyNet score, seconds per map; {os.cpu_count()} cores. skysift native uses all cores for the volume'
-          f' images; the page (wasm) one; the Python pipeline one (OMP_NUM_THREADS=1).')
+    print(f'Sky map -> GWSkyNet score, seconds per map; {os.cpu_count()} cores. skysift native renders the volume images on all cores,'
+          f' the page (wasm) in up to three workers (one per core), the Python pipeline on one core (OMP_NUM_THREADS=1).')
     print(f'WebGPU adapter: {adapter or "none"} (SwiftShader is a CPU emulation: its figures say nothing of a GPU).')
     print(f'{"map":<46} {"Python gwskynet":>15} {"skysift native":>22} {"wasm CPU":>10} {"wasm WebGPU":>11} {"Python/native":>13} {"Python/wasm CPU":>15}')
     for m in maps:
