@@ -6,6 +6,7 @@
 //! The wasm-bindgen facade (`wasm`, built for `wasm32` only) is the one place where JS
 //! types appear; the native CLI (`src/main.rs`) uses the same core.
 
+pub mod classifier;
 pub mod compute;
 pub mod dmdt;
 pub mod eigh3;

@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// dm–dt images of light curves (one per object and band).
     Dmdt(DmdtArgs),
+    /// Classify variable stars from their light curves (dm–dt CNN): class probabilities.
+    Classify(ClassifyArgs),
     /// Score BAYESTAR sky maps with GWSkyNet: score, false-alarm and false-negative rates.
     Skymap(SkymapArgs),
     /// Time the core on given inputs (for the benchmarks; prints JSON lines).
@@ -125,6 +127,21 @@ struct DmdtArgs {
 }
 
 #[derive(Args)]
+struct ClassifyArgs {
+    /// Light-curve files (as for dmdt); each object is classified from its bands together.
+    #[arg(required = true)]
+    files: Vec<String>,
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// One JSON object per line: file, object, label, probabilities, n_points, bands, warnings.
+    #[arg(long)]
+    json: bool,
+    /// cpu or webgpu (the native GPU API).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+#[derive(Args)]
 struct SkymapArgs {
     /// Sky maps: FITS, flat (NESTED or RING) or multi-order, plain or gzipped.
     #[arg(required = true)]
@@ -222,6 +239,33 @@ fn print_summary(out: &mut impl Write, path: &str, r: &dmdt::Record) -> std::io:
             })
             .collect();
         writeln!(out, "  {:>6} |{line}|", r.dm_edges[i_dm])?;
+    }
+    Ok(())
+}
+
+fn run_classify(args: &ClassifyArgs, out: &mut impl Write) -> Result<()> {
+    use skysift::classifier::{self, Classifier};
+    let device = open_device(&args.backend)?;
+    let model = Classifier::new(&device);
+    for path in &args.files {
+        let curves = lightcurve::read(&read_file(path)?, &args.columns.options()).map_err(|e| prefix(path, e))?;
+        for group in classifier::group_by_object(&curves) {
+            let (input, warnings) = classifier::input_image(&group).map_err(|e| prefix(path, e))?;
+            let p = model.probabilities_blocking(&[&input])?[0];
+            let prediction = classifier::prediction(&group, p, warnings);
+            if args.json {
+                let mut value = serde_json::to_value(&prediction).expect("predictions serialise");
+                value.as_object_mut().expect("an object").insert("file".into(), path.as_str().into());
+                writeln!(out, "{value}").map_err(io_error)?;
+            } else {
+                let probs: Vec<String> = prediction.probabilities.iter().map(|(c, p)| format!("{c} {p:.3}")).collect();
+                let name = prediction.object.as_deref().map(|o| format!(" {o}")).unwrap_or_default();
+                writeln!(out, "{path}{name}: {} ({}); {} points in {}", prediction.label, probs.join(", "), prediction.n_points, prediction.bands.join("+")).map_err(io_error)?;
+                for w in &prediction.warnings {
+                    writeln!(out, "  warning: {w}").map_err(io_error)?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -412,6 +456,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Dmdt(args) => run_dmdt(args, &mut out),
         Command::Skymap(args) => run_skymap(args, &mut out),
+        Command::Classify(args) => run_classify(args, &mut out),
         Command::Bench(command) => run_bench(command, &mut out),
         Command::Check { backend } => run_check(backend),
     };

@@ -64,6 +64,8 @@ pub struct Engine {
     device: Device,
     /// GWSkyNet's weights, loaded on first use.
     gwskynet: OnceCell<GwSkyNet>,
+    /// The dm–dt classifier, loaded on first use.
+    classifier: OnceCell<crate::classifier::Classifier>,
 }
 
 #[wasm_bindgen]
@@ -76,7 +78,7 @@ impl Engine {
             Backend::Cpu => compute::cpu_device(),
             Backend::Webgpu => compute::gpu_device_async().await.map_err(js_error)?,
         };
-        Ok(Engine { backend, device, gwskynet: OnceCell::new() })
+        Ok(Engine { backend, device, gwskynet: OnceCell::new(), classifier: OnceCell::new() })
     }
 
     #[wasm_bindgen(getter)]
@@ -117,6 +119,29 @@ impl Engine {
         }
         to_js(&Out { score, far: rates.far, fnr: rates.fnr })
     }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Calibrated class probabilities of the dm–dt classifier for `count` inputs made by
+    /// `LightCurves.classifierInputs` (concatenated): a flat array, 4 per object, in the order
+    /// of `classes()`.
+    #[wasm_bindgen(js_name = classify)]
+    pub async fn classify(&self, inputs: Vec<f32>, count: usize) -> JsResult<Vec<f32>> {
+        let model = self.classifier.get_or_init(|| crate::classifier::Classifier::new(&self.device));
+        if count == 0 || inputs.len() % count != 0 {
+            return Err(js_error(Error::Option(format!("{} values do not make {count} classifier inputs", inputs.len()))));
+        }
+        let chunks: Vec<&[f32]> = inputs.chunks(inputs.len() / count).collect();
+        let p = model.probabilities(&chunks).await.map_err(js_error)?;
+        Ok(p.into_iter().flatten().collect())
+    }
+}
+
+/// The classifier's classes, in the order of `Engine.classify`'s probabilities.
+#[wasm_bindgen]
+pub fn classes() -> Vec<String> {
+    crate::classifier::CLASSES.iter().map(|c| c.to_string()).collect()
 }
 
 /// The light curves of one file, read once and kept for the requests that follow.
@@ -169,6 +194,38 @@ impl LightCurves {
         let grid = grid.grid().map_err(js_error)?;
         let pairs = dmdt::pairs_in_pixel(self.curve(index)?, &grid, i_dt, i_dm, limit).map_err(js_error)?;
         Ok(pairs.into_iter().flat_map(|(i, j)| [i as u32, j as u32]).collect())
+    }
+}
+
+#[wasm_bindgen]
+impl LightCurves {
+    /// The classifier's inputs, one per object (its bands together): `{inputs: Float32Array
+    /// (concatenated), objects: [{object, bands, n_points, warnings}]}`.
+    #[wasm_bindgen(js_name = classifierInputs)]
+    pub fn classifier_inputs(&self) -> JsResult<JsValue> {
+        use crate::classifier;
+        #[derive(Serialize)]
+        struct Object {
+            object: Option<String>,
+            bands: Vec<String>,
+            n_points: usize,
+            warnings: Vec<String>,
+            /// Too few points for any answer (the label is then "uncertain").
+            uncertain: bool,
+        }
+        let mut flat = Vec::new();
+        let mut objects = Vec::new();
+        for group in classifier::group_by_object(&self.curves) {
+            let (x, warnings) = classifier::input_image(&group).map_err(js_error)?;
+            flat.extend(x);
+            let p = classifier::prediction(&group, [0.0; 4], warnings);
+            let uncertain = p.label == "uncertain";
+            objects.push(Object { object: p.object, bands: p.bands, n_points: p.n_points, warnings: p.warnings, uncertain });
+        }
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"inputs".into(), &js_sys::Float32Array::from(&flat[..]))?;
+        js_sys::Reflect::set(&out, &"objects".into(), &to_js(&objects)?)?;
+        Ok(out.into())
     }
 }
 

@@ -245,3 +245,54 @@ test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet c
     await session.close();
   }
 });
+
+test('the classifier gives the CLI\'s probabilities in the page, on WebGPU and on the CPU (1e-4)', async () => {
+  const example = join(root, 'www/examples/rr-lyrae.csv');
+  const fromCli = JSON.parse(execFileSync(cli, ['classify', example, '--json'], { encoding: 'utf8' }));
+  const ztf = join(process.env.SKYSIFT_DATA ?? join(root, '../shared/data'), 'lightcurves/ztf-alerce/periodic_light_curves.csv');
+  const session = await launch({ webgpu: true });
+  try {
+    const { page, log } = await openPage(session, '/www/?backend=webgpu');
+    await waitReady(page);
+    // The example opens classified.
+    await page.waitForSelector('#classification:not([hidden])');
+    assert.equal(await page.getAttribute('#classification', 'data-label'), fromCli.label);
+    assert.equal(await page.locator('#class-bars li').count(), 4);
+    const texts = existsSync(ztf) ? [readFileSync(example, 'utf8'), readFileSync(ztf, 'utf8')] : [readFileSync(example, 'utf8')];
+    const results = await page.evaluate(async (texts) => {
+      const { createSkysift } = await import('./js/skysift.js');
+      const cpu = await createSkysift({ backend: 'cpu' });
+      const out = [];
+      for (const text of texts) {
+        const bytes = new TextEncoder().encode(text);
+        const a = await window.skysift.readLightCurves(bytes);
+        const b = await cpu.readLightCurves(bytes);
+        out.push({ webgpu: await window.skysift.classify(a.file), cpu: await cpu.classify(b.file) });
+      }
+      cpu.terminate();
+      return { backend: window.skysift.backend.backend, out };
+    }, texts);
+    assert.equal(results.backend, 'webgpu');
+    let worst = 0;
+    for (const r of results.out) {
+      r.webgpu.forEach((o, k) => {
+        for (const [c, p] of Object.entries(o.probabilities)) worst = Math.max(worst, Math.abs(p - r.cpu[k].probabilities[c]));
+      });
+    }
+    console.log(`classifier: WebGPU vs CPU largest probability difference ${worst.toExponential(2)} over ${results.out.reduce((n, r) => n + r.cpu.length, 0)} objects`);
+    assert.ok(worst <= 1e-4);
+    const pageExample = results.out[0].cpu[0];
+    for (const [c, p] of Object.entries(fromCli.probabilities)) assert.ok(Math.abs(pageExample.probabilities[c] - p) <= 1e-4, `${c}: page ${pageExample.probabilities[c]} vs CLI ${p}`);
+    if (existsSync(ztf)) {
+      const cliLines = execFileSync(cli, ['classify', ztf, '--json'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(cliLines.length, results.out[1].cpu.length);
+      cliLines.forEach((line, k) => {
+        for (const [c, p] of Object.entries(line.probabilities)) assert.ok(Math.abs(results.out[1].cpu[k].probabilities[c] - p) <= 1e-4, `${line.object} ${c}`);
+      });
+    }
+    await page.screenshot({ path: join(resultsDir, 'page-classified.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
+  } finally {
+    await session.close();
+  }
+});

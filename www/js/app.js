@@ -128,6 +128,7 @@ async function loadLightCurve(bytes, name) {
       }),
     );
     select.disabled = curves.length < 2;
+    state.classes = await sky.classify(file).catch((e) => ({ error: e.message }));
     await showCurve();
   } catch (e) {
     showMessage(`${name}: ${e.message}`);
@@ -142,10 +143,52 @@ async function showCurve() {
     state.record = await sky.dmdt(state.file, state.index, { grid, normalisation: 'counts' });
     state.highlight = null;
     showHighlight();
+    showClassification(curve);
     document.body.dataset.ready = 'true';
   } catch (e) {
     showMessage(e.message);
   }
+}
+
+/** The classifier's answer for the object of the shown curve: bars, verdict and warnings. */
+function showClassification(curve) {
+  const box = $('classification');
+  const c = state.classes;
+  box.hidden = !c;
+  if (!c) return;
+  const warnings = $('class-warnings');
+  if (c.error) {
+    $('class-verdict').textContent = `Not classified: ${c.error}`;
+    $('class-bars').replaceChildren();
+    warnings.hidden = true;
+    box.dataset.label = '';
+    return;
+  }
+  const mine = c.find((o) => o.object === curve.object) ?? c[0];
+  const entries = Object.entries(mine.probabilities).sort((a, b) => b[1] - a[1]);
+  const who = mine.object ? `${mine.object}: ` : '';
+  $('class-verdict').textContent = mine.label === 'uncertain'
+    ? `${who}too few points (${mine.n_points}) to classify; the bars below mean little.`
+    : `${who}most likely ${mine.label} (${(100 * mine.probabilities[mine.label]).toFixed(0)}%), from ${mine.n_points} points${mine.bands.includes('(none)') ? '' : ` in band${mine.bands.length > 1 ? 's' : ''} ${mine.bands.join(' + ')}`}.`;
+  $('class-bars').replaceChildren(...entries.map(([name, p]) => {
+    const li = document.createElement('li');
+    li.className = name === mine.label ? 'best' : '';
+    const label = document.createElement('span');
+    label.textContent = name;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.style.width = `${(100 * p).toFixed(1)}%`;
+    bar.append(fill);
+    const value = document.createElement('span');
+    value.textContent = `${(100 * p).toFixed(1)}%`;
+    li.append(label, bar, value);
+    return li;
+  }));
+  warnings.textContent = mine.warnings.length ? `Take this answer with care: ${mine.warnings.join('; ')}.` : '';
+  warnings.hidden = !mine.warnings.length;
+  box.dataset.label = mine.label;
 }
 
 /** Draws both plots and says in text what they show (for screen readers, and the tests). */

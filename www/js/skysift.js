@@ -88,6 +88,14 @@ export class Skysift {
     return this.#call('readLightCurves', { bytes: copy, options }, [copy]);
   }
 
+  /**
+   * Classifies every object of a read light-curve file with the dm–dt CNN:
+   * [{ object, bands, n_points, label, probabilities: {class: p}, warnings }].
+   */
+  classify(file) {
+    return this.#call('classify', { file });
+  }
+
   /** The dm–dt image of curve `index` of a read file; request = { grid, normalisation, smear }. */
   dmdt(file, index, request = {}) {
     return this.#call('dmdt', { file, index, request });

@@ -1,6 +1,6 @@
 // The compute worker: owns the wasm module, so long work never blocks the page. Feature
 // detection of WebGPU happens here (navigator.gpu exists in dedicated workers too).
-import init, { Engine, LightCurves, SkyMapFile, version } from '../../pkg/skysift.js';
+import init, { Engine, LightCurves, SkyMapFile, classes, version } from '../../pkg/skysift.js';
 
 const ready = init();
 let engine = null;
@@ -76,6 +76,18 @@ const methods = {
     const curves = [];
     for (let i = 0; i < set.length; i++) curves.push(set.get(i));
     return { file: id, curves };
+  },
+  // Class probabilities for every object of a read light-curve file.
+  async classify({ file }) {
+    const { inputs, objects } = requireFile(file).classifierInputs();
+    const p = await requireEngine().classify(inputs, objects.length);
+    const names = classes();
+    return objects.map((o, k) => {
+      const probabilities = Object.fromEntries(names.map((c, j) => [c, p[4 * k + j]]));
+      const best = names.reduce((b, c) => (probabilities[c] > probabilities[b] ? c : b), names[0]);
+      const label = o.uncertain ? 'uncertain' : best;
+      return { ...o, label, probabilities };
+    });
   },
   dmdt({ file, index, request }) {
     return requireFile(file).dmdt(index, request ?? {});
