@@ -255,3 +255,61 @@ pub fn prediction(curves: &[&LightCurve], p: [f32; 4], warnings: Vec<String>) ->
         warnings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(band: Option<&str>, n: usize) -> LightCurve {
+        LightCurve {
+            object: Some("star".into()),
+            band: band.map(String::from),
+            time: (0..n).map(|k| k as f64 * 11.3).collect(),
+            mag: (0..n).map(|k| 15.0 + 0.3 * (k as f64 * 0.7).sin()).collect(),
+            err: None,
+            dropped: 0,
+        }
+    }
+
+    #[test]
+    fn bands_go_to_their_channels_and_a_missing_band_is_zeros() {
+        assert_eq!(band_channel(Some("g")), Some(0));
+        assert_eq!(band_channel(Some("R")), Some(1));
+        assert_eq!(band_channel(Some("i")), None);
+        let (n_dt, n_dm) = grid().shape();
+        let blue = curve(Some("b"), 120);
+        let (x, warnings) = input_image(&[&blue]).unwrap();
+        assert_eq!(x.len(), CHANNELS * n_dt * n_dm);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (first, second) = x.split_at(n_dt * n_dm);
+        assert!(second.iter().all(|&v| v == 0.0));
+        // Squares sum to the number of pixels times the fraction of pairs inside the grid.
+        let sum: f32 = first.iter().map(|v| v * v).sum();
+        assert!(sum > 0.0 && sum <= (n_dt * n_dm) as f32 * 1.0001);
+        // Two bands that are not blue and red are refused with a message.
+        let err = input_image(&[&curve(Some("i"), 50), &curve(Some("z"), 50)]).unwrap_err().to_string();
+        assert!(err.contains("band 'i'"), "{err}");
+    }
+
+    #[test]
+    fn too_few_points_give_no_confident_label() {
+        let short = curve(None, 5);
+        let (_, warnings) = input_image(&[&short]).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("only 5 points")));
+        let p = prediction(&[&short], [0.0, 0.0, 0.0, 1.0], warnings);
+        assert_eq!(p.label, "uncertain");
+        let long = curve(None, 120);
+        assert_eq!(prediction(&[&long], [0.1, 0.7, 0.1, 0.1], vec![]).label, "Cepheid");
+    }
+
+    #[test]
+    fn the_shipped_weights_load_and_give_probabilities() {
+        let model = Classifier::new(&crate::compute::cpu_device());
+        let (x, _) = input_image(&[&curve(Some("b"), 120), &curve(Some("r"), 110)]).unwrap();
+        let p = model.probabilities_blocking(&[&x, &x]).unwrap();
+        assert_eq!(p.len(), 2);
+        assert!((p[0].iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(p[0], p[1]);
+        assert_eq!(model_card().classes, CLASSES);
+    }
+}
