@@ -296,3 +296,43 @@ test('the classifier gives the CLI\'s probabilities in the page, on WebGPU and o
     await session.close();
   }
 });
+
+test('many files at once fill the results table, which downloads as CSV and JSON', async (t) => {
+  const data = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
+  const mapPath = join(data, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
+  if (!existsSync(mapPath)) return t.skip(`no sky maps at ${data}`);
+  const session = await launch({ webgpu: false });
+  try {
+    const { page, log } = await openPage(session, '/www/');
+    await waitReady(page);
+    await page.click('#results-clear');
+    await page.setInputFiles('#file', [
+      { name: 'star.csv', mimeType: 'text/csv', buffer: readFileSync(join(root, 'www/examples/rr-lyrae.csv')) },
+      { name: 'S200129m.multiorder.fits', mimeType: 'application/octet-stream', buffer: readFileSync(mapPath) },
+      { name: '=cmd|junk.csv', mimeType: 'text/csv', buffer: Buffer.from('time,mag\n1,abc\n') },
+    ]);
+    await page.waitForSelector('body[data-results="3"]', { timeout: 300000 });
+    const rows = await page.$$eval('#results-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    assert.equal(rows[0][0], 'star.csv');
+    assert.equal(rows[0][1], 'light curve');
+    assert.equal(rows[1][1], 'sky map');
+    assert.equal(rows[1][3], 'astrophysical');
+    assert.match(rows[1][4], /^0\.997\d$/);
+    assert.equal(rows[2][3], 'error');
+    assert.match(rows[2][7], /line 2, column 'mag'/);
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    const csv = readFileSync(await csvDownload.path(), 'utf8');
+    const lines = csv.trim().split('\r\n');
+    assert.equal(lines[0], 'file,kind,object,result,value,far,fnr,notes,error');
+    assert.equal(lines.length, 4);
+    assert.ok(lines[3].startsWith("'=cmd|junk.csv,"), 'a formula-like cell is defused');
+    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+    const json = JSON.parse(readFileSync(await jsonDownload.path(), 'utf8'));
+    assert.equal(json.length, 3);
+    assert.ok(Math.abs(json[1].value - 0.9975085) < 1e-5);
+    await page.screenshot({ path: join(resultsDir, 'page-results.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
+  } finally {
+    await session.close();
+  }
+});

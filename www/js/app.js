@@ -53,6 +53,55 @@ async function loadBytes(bytes, name) {
 
 let skyMapRun = null;
 
+// The session's results table: one row per classified object or scored sky map, or per error.
+const results = [];
+
+function addResults(rows) {
+  results.push(...rows);
+  renderResults();
+}
+
+function renderResults() {
+  $('results').hidden = results.length === 0;
+  const num = (v, digits) => (typeof v === 'number' ? v.toFixed(digits) : '');
+  $('results-table').tBodies[0].replaceChildren(...results.map((r) => {
+    const tr = document.createElement('tr');
+    if (r.error) tr.className = 'error';
+    const cells = [r.file, r.kind, r.object ?? '', r.error ? 'error' : r.result ?? '', num(r.value, 4), num(r.far, 4), num(r.fnr, 4), r.error ?? r.notes ?? ''];
+    tr.append(...cells.map((text, k) => {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (k >= 4 && k <= 6) td.className = 'num';
+      return td;
+    }));
+    return tr;
+  }));
+  document.body.dataset.results = String(results.length);
+}
+
+const COLUMNS = ['file', 'kind', 'object', 'result', 'value', 'far', 'fnr', 'notes', 'error'];
+
+/** CSV (RFC 4180); cells a spreadsheet would run as a formula get a leading apostrophe. */
+function resultsCsv() {
+  const cell = (v) => {
+    let text = v === undefined || v === null ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return [COLUMNS.join(','), ...results.map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+}
+
+function download(text, name, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 /** Scores a sky map, showing progress; a failure or a stop keeps the previous result. */
 async function loadSkyMap(bytes, name) {
   skyMapRun?.abort();
@@ -72,8 +121,11 @@ async function loadSkyMap(bytes, name) {
   try {
     const result = await sky.scoreSkyMap(bytes, { onProgress, signal: run.signal });
     showSkyMap(result, name);
+    addResults([{ file: name, kind: 'sky map', object: result.meta.object ?? '', result: result.score >= 0.5 ? 'astrophysical' : 'noise',
+      value: result.score, far: result.far, fnr: result.fnr, notes: '' }]);
     document.body.dataset.skymap = 'ready';
   } catch (e) {
+    if (e.name !== 'AbortError') addResults([{ file: name, kind: 'sky map', error: e.message }]);
     box.textContent = e.name === 'AbortError' ? `${name}: stopped.` : `${name}: ${e.message}`;
     box.hidden = false;
     document.body.dataset.skymap = e.name === 'AbortError' ? 'stopped' : 'error';
@@ -129,8 +181,13 @@ async function loadLightCurve(bytes, name) {
     );
     select.disabled = curves.length < 2;
     state.classes = await sky.classify(file).catch((e) => ({ error: e.message }));
+    addResults(state.classes.error
+      ? [{ file: name, kind: 'light curve', notes: `not classified: ${state.classes.error}` }]
+      : state.classes.map((o) => ({ file: name, kind: 'light curve', object: o.object ?? '', result: o.label, value: o.probabilities[o.label] ?? null,
+        probabilities: o.probabilities, notes: o.warnings.join('; ') })));
     await showCurve();
   } catch (e) {
+    addResults([{ file: name, kind: 'light curve', error: e.message }]);
     showMessage(`${name}: ${e.message}`);
   }
 }
@@ -227,8 +284,7 @@ async function hoverDmdt(event) {
 
 function wireInputs() {
   $('file').addEventListener('change', async (e) => {
-    const f = e.target.files[0];
-    if (f) await loadBytes(await f.arrayBuffer(), f.name);
+    for (const f of [...e.target.files]) await loadBytes(await f.arrayBuffer(), f.name);
     e.target.value = '';
   });
   const drop = $('drop');
@@ -242,6 +298,9 @@ function wireInputs() {
   $('paste-go').addEventListener('click', () => loadLightCurve(new TextEncoder().encode($('paste').value), 'pasted data'));
   $('example').addEventListener('click', loadExample);
   $('skymap-cancel').addEventListener('click', () => skyMapRun?.abort());
+  $('export-csv').addEventListener('click', () => download(resultsCsv(), 'skysift-results.csv', 'text/csv'));
+  $('export-json').addEventListener('click', () => download(JSON.stringify(results, null, 2), 'skysift-results.json', 'application/json'));
+  $('results-clear').addEventListener('click', () => { results.length = 0; renderResults(); });
   $('curve-select').addEventListener('change', (e) => { state.index = Number(e.target.value); showCurve(); });
   $('grid-select').addEventListener('change', showCurve);
   $('dmdt-canvas').addEventListener('mousemove', hoverDmdt);
