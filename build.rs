@@ -89,4 +89,18 @@ fn main() {
         .out_dir("gwskynet/")
         .load_strategy(burn_onnx::LoadStrategy::Embedded)
         .run_from_script();
+    add_logit_forward(&dir.join("gwskynet.rs"));
+}
+
+/// Explanations need the model's logit, the input of its final sigmoid: this appends
+/// `forward_logit`, a copy of the generated `forward` that stops before the sigmoid. Checked here,
+/// so that a change in burn-onnx's output fails the build instead of explaining the wrong thing.
+fn add_logit_forward(path: &std::path::Path) {
+    let code = std::fs::read_to_string(path).unwrap_or_else(|e| fail(&format!("cannot read the generated model: {e}")));
+    let start = code.find("    pub fn forward(").unwrap_or_else(|| fail("the generated model has no forward()"));
+    let tail = "        let sigmoid1_out1 = burn::tensor::activation::sigmoid(linear11_out1);\n        sigmoid1_out1\n    }";
+    let end = code[start..].find(tail).map(|k| start + k).unwrap_or_else(|| fail("the generated forward() does not end in sigmoid(linear11)"));
+    let body = code[start..end].replacen("pub fn forward(", "pub fn forward_logit(", 1);
+    let extra = format!("\nimpl Model {{\n    /// `forward` without the final sigmoid (added by skysift's build.rs).\n{body}        linear11_out1\n    }}\n}}\n");
+    std::fs::write(path, code + &extra).unwrap_or_else(|e| fail(&format!("cannot write the generated model: {e}")));
 }

@@ -47,9 +47,14 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// The number of values of each input, in the model's order.
+    pub fn shape_template() -> [usize; 10] {
+        [SKY_SHAPE[0] * SKY_SHAPE[1], 1, VOLUME_SIZE * VOLUME_SIZE * 3, 3, 1, 1, 1, 1, 1, 1]
+    }
+
     /// Builds inputs from the ten arrays in the model's order (as the reference writes them).
     pub fn from_arrays(arrays: &[Vec<f32>]) -> Result<Inputs> {
-        let sizes = [SKY_SHAPE[0] * SKY_SHAPE[1], 1, VOLUME_SIZE * VOLUME_SIZE * 3, 3, 1, 1, 1, 1, 1, 1];
+        let sizes = Inputs::shape_template();
         if arrays.len() != 10 {
             return Err(Error::Value(format!("GWSkyNet takes 10 inputs, not {}", arrays.len())));
         }
@@ -328,6 +333,15 @@ impl GwSkyNet {
 
     /// Scores (probability of a real astrophysical signal) for a batch of sky maps.
     pub async fn scores(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
+        self.run(batch, false).await
+    }
+
+    /// The model's logits (the scores before the final sigmoid) for a batch of sky maps.
+    pub async fn logits(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
+        self.run(batch, true).await
+    }
+
+    async fn run(&self, batch: &[&Inputs], logit: bool) -> Result<Vec<f32>> {
         let n = batch.len();
         if n == 0 {
             return Ok(Vec::new());
@@ -340,7 +354,9 @@ impl GwSkyNet {
         let sky = Tensor::<4>::from_data(TensorData::new(stack(&|x| x.sky.clone()), [n, SKY_SHAPE[0], SKY_SHAPE[1], 1]), d);
         let volume = Tensor::<4>::from_data(TensorData::new(stack(&|x| x.volume.clone()), [n, VOLUME_SIZE, VOLUME_SIZE, 3]), d);
         let detectors = Tensor::<2>::from_data(TensorData::new(stack(&|x| x.detectors.to_vec()), [n, 3]), d);
-        let out = self.model.forward(
+        let forward = if logit { generated::Model::forward_logit } else { generated::Model::forward };
+        let out = forward(
+            &self.model,
             sky,
             scalar(&|x| x.log_bsn),
             volume,
@@ -360,6 +376,11 @@ impl GwSkyNet {
     #[cfg(not(target_family = "wasm"))]
     pub fn scores_blocking(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
         pollster::block_on(self.scores(batch))
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    pub fn logits_blocking(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
+        pollster::block_on(self.logits(batch))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod compute;
 pub mod dmdt;
 pub mod eigh3;
 pub mod error;
+pub mod explain;
 pub mod gwskynet;
 pub mod lightcurve;
 pub mod skymap;

@@ -22,6 +22,8 @@ enum Command {
     Dmdt(DmdtArgs),
     /// Classify variable stars from their light curves (dm–dt CNN): class probabilities.
     Classify(ClassifyArgs),
+    /// Explain GWSkyNet's score of sky maps: exact Shapley values of its ten inputs.
+    Explain(ExplainArgs),
     /// Score BAYESTAR sky maps with GWSkyNet: score, false-alarm and false-negative rates.
     Skymap(SkymapArgs),
     /// Time the core on given inputs (for the benchmarks; prints JSON lines).
@@ -142,6 +144,22 @@ struct ClassifyArgs {
 }
 
 #[derive(Args)]
+struct ExplainArgs {
+    /// Sky maps (as for `skymap`). Light-curve explanations are not available yet.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// The baseline standing in for an absent input: zeros (the only one so far).
+    #[arg(long, default_value = "zeros")]
+    baseline: String,
+    /// One JSON object per line: file, kind, base_value, value, inputs (name → φ on the score),
+    /// inputs_logit (name → φ on the logit), base_logit, logit, additivity_error, seconds.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+#[derive(Args)]
 struct SkymapArgs {
     /// Sky maps: FITS, flat (NESTED or RING) or multi-order, plain or gzipped.
     #[arg(required = true)]
@@ -239,6 +257,43 @@ fn print_summary(out: &mut impl Write, path: &str, r: &dmdt::Record) -> std::io:
             })
             .collect();
         writeln!(out, "  {:>6} |{line}|", r.dm_edges[i_dm])?;
+    }
+    Ok(())
+}
+
+fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
+    use skysift::{explain, gwskynet, skymap};
+    if args.baseline != "zeros" {
+        return Err(Error::Option(format!("--baseline '{}': only 'zeros' is available", args.baseline)));
+    }
+    let device = open_device(&args.backend)?;
+    let model = gwskynet::GwSkyNet::new(&device);
+    let baseline = explain::zero_baseline();
+    for path in &args.files {
+        let bytes = read_file(path)?;
+        let map = skymap::read(&bytes).map_err(|e| {
+            prefix(path, Error::Value(format!("{e} (explanations are for GWSkyNet sky maps; light curves are not explained yet)")))
+        })?;
+        let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
+        let start = std::time::Instant::now();
+        let s = explain::gwskynet_shapley_blocking(&model, &inputs, &baseline).map_err(|e| prefix(path, e))?;
+        let seconds = start.elapsed().as_secs_f64();
+        if args.json {
+            let named = |v: &[f64]| -> serde_json::Map<String, serde_json::Value> { s.names.iter().cloned().zip(v.iter().map(|&x| x.into())).collect() };
+            let line = serde_json::json!({
+                "file": path, "kind": "skymap", "baseline": args.baseline, "base_value": s.base_value, "value": s.value,
+                "inputs": named(&s.phi), "inputs_logit": named(&s.phi_logit), "base_logit": s.base_logit, "logit": s.logit,
+                "additivity_error": s.additivity_error, "seconds": seconds,
+            });
+            writeln!(out, "{line}").map_err(io_error)?;
+        } else {
+            writeln!(out, "{path}: score {:.4} = baseline {:.4} + the inputs' Shapley values:", s.value, s.base_value).map_err(io_error)?;
+            let mut order: Vec<usize> = (0..s.phi.len()).collect();
+            order.sort_by(|&a, &b| s.phi[b].abs().total_cmp(&s.phi[a].abs()));
+            for i in order {
+                writeln!(out, "  {:>+9.4}  {}", s.phi[i], s.names[i]).map_err(io_error)?;
+            }
+        }
     }
     Ok(())
 }
@@ -457,6 +512,7 @@ fn main() -> ExitCode {
         Command::Dmdt(args) => run_dmdt(args, &mut out),
         Command::Skymap(args) => run_skymap(args, &mut out),
         Command::Classify(args) => run_classify(args, &mut out),
+        Command::Explain(args) => run_explain(args, &mut out),
         Command::Bench(command) => run_bench(command, &mut out),
         Command::Check { backend } => run_check(backend),
     };

@@ -123,6 +123,18 @@ impl Engine {
 
 #[wasm_bindgen]
 impl Engine {
+    /// Exact Shapley values of GWSkyNet's ten inputs (Float32Arrays in the model's order, as for
+    /// `gwskynetScore`) against the all-zero baseline: `{names, value, base_value, phi,
+    /// phi_logit, logit, base_logit, additivity_error}`.
+    #[wasm_bindgen(js_name = gwskynetShapley)]
+    pub async fn gwskynet_shapley(&self, inputs: js_sys::Array) -> JsResult<JsValue> {
+        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
+        let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
+        let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
+        let s = crate::explain::gwskynet_shapley(model, &inputs, &crate::explain::zero_baseline()).await.map_err(js_error)?;
+        to_js(&s)
+    }
+
     /// Calibrated class probabilities of the dm–dt classifier for `count` inputs made by
     /// `LightCurves.classifierInputs` (concatenated): a flat array, 4 per object, in the order
     /// of `classes()`.

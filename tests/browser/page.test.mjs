@@ -215,6 +215,15 @@ test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet c
     assert.equal(shown.meta.object, fromCli.object);
     const verdict = await page.textContent('#verdict');
     assert.match(verdict, /Likely a real astrophysical event\. GWSkyNet score 0\.99\d\d/);
+    // The explanation: ten exact Shapley values that add up to score − baseline, as the CLI's.
+    assert.equal(await page.locator('#shapley li').count(), 10);
+    const explained = JSON.parse(execFileSync(cli, ['explain', mapPath, '--json'], { encoding: 'utf8' }));
+    const [sum, base] = await page.$eval('#shapley', (ul) => [Number(ul.dataset.sum), Number(ul.dataset.base)]);
+    assert.ok(Math.abs(sum - (shown.score - base)) <= 1e-5, `Σφ ${sum} vs ${shown.score - base}`);
+    assert.ok(Math.abs(base - explained.base_value) <= 1e-5);
+    const pagePhi = await page.evaluate(() => window.lastSkyMap.explanation);
+    pagePhi.names.forEach((name, i) => assert.ok(Math.abs(pagePhi.phi[i] - explained.inputs[name]) <= 1e-5, name));
+    console.log(`explanation in the page: ${shown.seconds.explain.toFixed(3)} s (CPU); CLI ${explained.seconds.toFixed(3)} s`);
     await page.screenshot({ path: join(resultsDir, 'page-skymap.png'), fullPage: true });
 
     // The O1 map is not BAYESTAR's: a message naming the problem, and the verdict stays.

@@ -138,9 +138,35 @@ async function loadSkyMap(bytes, name) {
   section.scrollIntoView?.({ block: 'nearest' });
 }
 
+/** Diverging bars of the ten Shapley values, largest first, the value written beside each. */
+function showShapley(e) {
+  const order = e.phi.map((p, i) => i).sort((a, b) => Math.abs(e.phi[b]) - Math.abs(e.phi[a]));
+  const scale = Math.max(1e-12, ...e.phi.map(Math.abs));
+  $('shapley').replaceChildren(...order.map((i) => {
+    const li = document.createElement('li');
+    const label = document.createElement('span');
+    label.textContent = e.names[i];
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    const width = (50 * Math.abs(e.phi[i])) / scale;
+    fill.style.width = `${width}%`;
+    fill.style.left = e.phi[i] < 0 ? `${50 - width}%` : '50%';
+    if (e.phi[i] < 0) fill.className = 'neg';
+    bar.append(fill);
+    const value = document.createElement('span');
+    value.textContent = `${e.phi[i] >= 0 ? '+' : '−'}${Math.abs(e.phi[i]).toFixed(4)}`;
+    li.append(label, bar, value);
+    return li;
+  }));
+  $('shapley').dataset.sum = String(e.phi.reduce((a, b) => a + b, 0));
+  $('shapley').dataset.base = String(e.base_value);
+}
+
 function showSkyMap(result, name) {
   const { meta, score, far, fnr, seconds } = result;
-  window.lastSkyMap = { name, score, far, fnr, seconds, meta };
+  window.lastSkyMap = { name, score, far, fnr, seconds, meta, explanation: result.explanation };
   const pct = (x) => `${(100 * x).toFixed(x < 0.01 && x > 0 ? 2 : 1)}%`;
   const verdict = $('verdict');
   const strong = document.createElement('strong');
@@ -151,8 +177,9 @@ function showSkyMap(result, name) {
   verdict.dataset.score = String(score);
   const facts = [meta.object && `event ${meta.object}`, meta.date_obs && `observed ${meta.date_obs}`, meta.instruments.length && `detectors ${meta.instruments.join(', ')}`,
     meta.distmean && `distance ${Math.round(meta.distmean)} ± ${Math.round(meta.diststd)} Mpc`].filter(Boolean).join('; ');
-  const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volumeWall.toFixed(2)} s — each ${seconds.volume.map((t) => t.toFixed(2)).join(', ')} s, side by side where cores allow — model ${seconds.model.toFixed(2)} s).`;
+  const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volumeWall.toFixed(2)} s — each ${seconds.volume.map((t) => t.toFixed(2)).join(', ')} s, side by side where cores allow — model ${seconds.model.toFixed(2)} s, explanation ${seconds.explain.toFixed(2)} s).`;
   $('skymap-info').textContent = `${name}: ${facts || 'no header facts'}; ${meta.pixels} pixels (${meta.ordering}). ${took}`;
+  showShapley(result.explanation);
   drawImage($('sky-canvas'), result.sky, 360, 180, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] });
   $('sky-canvas').setAttribute('aria-label', `Sky image of ${name}; score ${score.toFixed(4)}`);
   const extent = meta.distmean + 2.5 * meta.diststd;

@@ -112,7 +112,8 @@ export class Skysift {
 
   /**
    * Scores a BAYESTAR sky map (FITS bytes, flat or multi-order, gzip or not) with GWSkyNet:
-   * { meta, score, far, fnr, sky, volume: [3], seconds: {read, sky, volume: [3], volumeWall, model, total} }.
+   * { meta, score, far, fnr, sky, volume: [3], explanation, seconds: {read, sky, volume: [3], volumeWall, model,
+   * explain, total} }; `explanation` holds the exact Shapley values of the ten inputs (zero baseline).
    * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
    * divided by its peak); with more than one core, up to two helper workers render volume
    * images in parallel. onProgress({step, done, total}) is called between steps; aborting
@@ -177,9 +178,14 @@ export class Skysift {
       t = now();
       const { score, far, fnr } = await step(5, () => this.#call('scoreSkyMap', { file }));
       seconds.model = now() - t;
+      // Why: exact Shapley values of the ten inputs (one batch of twelve model runs).
+      t = now();
+      const explanation = await this.#call('explainSkyMap', { file });
+      signal?.throwIfAborted();
+      seconds.explain = now() - t;
       seconds.total = now() - t0;
       onProgress({ step: 'done', done: steps.length, total: steps.length });
-      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, seconds };
+      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, explanation, seconds };
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
       throw e;

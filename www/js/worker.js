@@ -114,6 +114,9 @@ const methods = {
   async scoreSkyMap({ file }) {
     return await requireEngine().gwskynetScore(requireFile(file).inputs());
   },
+  async explainSkyMap({ file }) {
+    return await requireEngine().gwskynetShapley(requireFile(file).inputs());
+  },
   release({ file }) {
     files.get(file)?.free();
     files.delete(file);

@@ -1,0 +1,72 @@
+//! Exact Shapley values of GWSkyNet's ten inputs (src/explain.rs):
+//! - against Python shap's ExactExplainer on the ONNX model, same game and baseline
+//!   (tests/golden/gwskynet_shap.json, made by tests/golden/make_gwskynet_shap_golden.py): 1e-4;
+//! - efficiency on every real map of ../shared/data/skymaps/reference: Σφ equals the model's own
+//!   score minus its score at the baseline to 1e-5, and the logit is additive to 1e-4.
+
+mod common;
+
+use skysift::compute;
+use skysift::explain::{gwskynet_shapley_blocking, zero_baseline};
+use skysift::gwskynet::{synthetic_inputs, GwSkyNet, Inputs};
+
+#[derive(serde::Deserialize)]
+struct Case {
+    seed: usize,
+    value: f64,
+    base_value: f64,
+    phi: Vec<f64>,
+    phi_logit: Vec<f64>,
+}
+
+#[derive(serde::Deserialize)]
+struct Golden {
+    cases: Vec<Case>,
+}
+
+#[test]
+fn exact_shapley_matches_python_shap() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/gwskynet_shap.json")).unwrap();
+    let golden: Golden = serde_json::from_str(&text).unwrap();
+    let model = GwSkyNet::new(&compute::cpu_device());
+    let mut worst = 0f64;
+    for case in &golden.cases {
+        let s = gwskynet_shapley_blocking(&model, &synthetic_inputs(case.seed), &zero_baseline()).unwrap();
+        assert!((s.value - case.value).abs() <= 1e-5, "seed {}: value {} vs {}", case.seed, s.value, case.value);
+        assert!((s.base_value - case.base_value).abs() <= 1e-5, "seed {}: base {} vs {}", case.seed, s.base_value, case.base_value);
+        for i in 0..10 {
+            let d = (s.phi[i] - case.phi[i]).abs().max((s.phi_logit[i] - case.phi_logit[i]).abs());
+            worst = worst.max(d);
+            assert!(d <= 1e-4, "seed {}, input {i} ({}): φ {} / {} vs shap {} / {}", case.seed, s.names[i], s.phi[i], s.phi_logit[i], case.phi[i], case.phi_logit[i]);
+        }
+    }
+    eprintln!("Shapley vs shap: {} maps, largest difference {worst:e}", golden.cases.len());
+}
+
+#[test]
+fn shapley_values_add_up_on_every_real_map() {
+    let Some(data) = common::data_dir() else { return };
+    let dir = data.join("skymaps/reference");
+    let table = std::fs::read_to_string(dir.join("scores.tsv")).unwrap();
+    let model = GwSkyNet::new(&compute::cpu_device());
+    let baseline = zero_baseline();
+    let base_score = model.scores_blocking(&[&baseline]).unwrap()[0] as f64;
+    let (mut n, mut worst_sum, mut worst_additive) = (0, 0f64, 0f64);
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f[1].is_empty() {
+            continue;
+        }
+        let x = Inputs::from_arrays(&common::read_npz(&dir.join(format!("{}.npz", f[0].replace('/', "__").replace(',', "_"))))).unwrap();
+        let score = model.scores_blocking(&[&x]).unwrap()[0] as f64;
+        let s = gwskynet_shapley_blocking(&model, &x, &baseline).unwrap();
+        let sum_gap = (s.phi.iter().sum::<f64>() - (score - base_score)).abs();
+        worst_sum = worst_sum.max(sum_gap);
+        worst_additive = worst_additive.max(s.additivity_error);
+        assert!(sum_gap <= 1e-5, "{}: Σφ = {} but f(x) − f(baseline) = {}", f[0], s.phi.iter().sum::<f64>(), score - base_score);
+        assert!(s.additivity_error <= 1e-4, "{}: the logit is not additive ({:e})", f[0], s.additivity_error);
+        n += 1;
+    }
+    eprintln!("Shapley efficiency on {n} real maps: largest |Σφ − (f(x) − f(baseline))| {worst_sum:e}, largest logit additivity gap {worst_additive:e}");
+    assert!(n >= 50);
+}
