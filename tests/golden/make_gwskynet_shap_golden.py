@@ -2,7 +2,8 @@
 """Writes tests/golden/gwskynet_shap.json: Python shap's exact Shapley values of GWSkyNet's ten
 inputs, for skysift's explanations to be checked against.
 
-Usage: .venv/bin/python tests/golden/make_gwskynet_shap_golden.py   (needs shap, onnxruntime)
+Usage: .venv/bin/python tests/golden/make_gwskynet_shap_golden.py
+(needs `pip install shap==0.49.1 onnxruntime==1.31.1`, and the GWSkyNet wheel the build caches)
 Inputs: the made-up maps of gwskynet::synthetic_inputs (seeds 0-3, built here the same way as
 bench/gwskynet_model.py does), baseline all zeros. The game is the one skysift explains: a
 coalition z (10 flags) is worth the ONNX model's score on the inputs taken from the map where
