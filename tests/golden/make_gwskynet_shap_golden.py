@@ -4,14 +4,14 @@ inputs, for skysift's explanations to be checked against.
 
 Usage: .venv/bin/python tests/golden/make_gwskynet_shap_golden.py
 (needs `pip install shap==0.49.1 onnxruntime==1.31.1`, and the GWSkyNet wheel the build caches)
-Inputs: the made-up maps of gwskynet::synthetic_inputs (seeds 0-3, built here the same way as
-bench/gwskynet_model.py does), baseline all zeros. The game is the one skysift explains: a
+Inputs: the made-up maps of gwskynet::synthetic_inputs (seeds 0-3, as bench/gwskynet_model.py
+builds them), baseline all zeros. The game is the one skysift explains: a
 coalition z (10 flags) is worth the ONNX model's score on the inputs taken from the map where
 z_i = 1 and from the baseline elsewhere; shap's ExactExplainer computes its Shapley values over
 all 2^10 coalitions (on the score, and on its logit).
 """
 import json
-import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -20,28 +20,18 @@ import onnxruntime as ort
 import shap
 
 HERE = Path(__file__).resolve().parent
-WHEEL = Path(os.environ.get('SKYSIFT_MODEL_CACHE', Path.home() / '.cache/skysift/models')) / 'gwskynet-2.6.0-py3-none-any.whl'
-SHAPES = [(180, 360, 1), (1,), (262, 262, 3), (3,), (1,), (1,), (1,), (1,), (1,), (1,)]
-
-
-def wave(n, offset, d):
-    i = np.arange(n, dtype=np.int64) + offset
-    return ((i * 7919) % 1000).astype(np.float32) / np.float32(d)
-
-
-def synthetic(seed):
-    arrays = [wave(int(np.prod(s)), seed + k, 1e4 if k in (0, 2) else 1e3).reshape(s) for k, s in enumerate(SHAPES)]
-    arrays[3] = np.array([1.0, 1.0, 0.0], dtype=np.float32)
-    return arrays
+sys.path.insert(0, str(HERE.parent.parent / 'bench'))
+from gwskynet_model import WHEEL, inputs  # noqa: E402  (the benchmark's made-up maps, built once)
 
 
 def main():
     with zipfile.ZipFile(WHEEL) as z:
         session = ort.InferenceSession(z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx'), providers=['CPUExecutionProvider'])
     names = [i.name for i in session.get_inputs()]
+    stacked = inputs(4)
     cases = []
     for seed in range(4):
-        x = synthetic(seed)
+        x = [a[seed] for a in stacked]
         base = [np.zeros_like(a) for a in x]
 
         def game(z):
