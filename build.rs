@@ -101,6 +101,24 @@ fn add_logit_forward(path: &std::path::Path) {
     let tail = "        let sigmoid1_out1 = burn::tensor::activation::sigmoid(linear11_out1);\n        sigmoid1_out1\n    }";
     let end = code[start..].find(tail).map(|k| start + k).unwrap_or_else(|| fail("the generated forward() does not end in sigmoid(linear11)"));
     let body = code[start..end].replacen("pub fn forward(", "pub fn forward_logit(", 1);
-    let extra = format!("\nimpl Model {{\n    /// `forward` without the final sigmoid (added by skysift's build.rs).\n{body}        linear11_out1\n    }}\n}}\n");
+    // And the ten branch outputs that the last layer concatenates, plus that layer alone: the
+    // explanations mix branches of two maps without running the convolutions again.
+    let cat = body.find("        let concat1_out1 = burn::tensor::Tensor::cat(").unwrap_or_else(|| fail("the generated forward() has no concat1"));
+    let parts_open = body[cat..].find('[').map(|k| cat + k).unwrap_or_else(|| fail("concat1 has no list"));
+    let parts_close = body[parts_open..].find(']').map(|k| parts_open + k).unwrap_or_else(|| fail("concat1 has no list"));
+    let parts = body[parts_open..=parts_close].to_string();
+    // src/gwskynet.rs (`BRANCH_OF_INPUT`) maps the model's inputs to these parts.
+    let names: Vec<&str> = parts.trim_matches(['[', ']']).split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    let expected = ["relu12_out1", "relu16_out1", "input_3", "relu10_out1", "relu9_out1", "relu8_out1", "relu7_out1", "relu6_out1", "relu5_out1", "relu4_out1"];
+    if names != expected {
+        fail(&format!("the generated model concatenates {names:?}, not the branches src/gwskynet.rs expects"));
+    }
+    let branches = body[..cat].replacen("pub fn forward_logit(", "pub fn forward_branches(", 1).replacen(") -> Tensor<2> {", ") -> Vec<Tensor<2>> {", 1);
+    let extra = format!(
+        "\nimpl Model {{\n    /// `forward` without the final sigmoid (added by skysift's build.rs).\n{body}        linear11_out1\n    }}\n\n    \
+         /// The ten branch outputs in the order the last layer concatenates them (added by skysift's build.rs).\n{branches}        {parts}.into()\n    }}\n\n    \
+         /// The last layer alone, on concatenated branch outputs: the logit (added by skysift's build.rs).\n    \
+         pub fn logit_from_branches(&self, concat: Tensor<2>) -> Tensor<2> {{\n        self.linear11.forward(concat)\n    }}\n}}\n"
+    );
     std::fs::write(path, code + &extra).unwrap_or_else(|e| fail(&format!("cannot write the generated model: {e}")));
 }

@@ -102,11 +102,14 @@ pub fn shapley_from_logits(logits: &[f32]) -> Result<Shapley> {
     })
 }
 
-/// Exact Shapley values of the ten inputs of `x` against `baseline` (one batch of 12 maps).
+/// The coalitions `coalition_batch` evaluates, as masks of the inputs taken from x.
+pub const COALITION_MASKS: [u16; 12] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1023];
+
+/// Exact Shapley values of the ten inputs of `x` against `baseline`. The branches of x and of the
+/// baseline are computed once each and mixed before the last layer
+/// (`GwSkyNet::mixed_logits`), which gives the same logits as running `coalition_batch`.
 pub async fn gwskynet_shapley(model: &GwSkyNet, x: &Inputs, baseline: &Inputs) -> Result<Shapley> {
-    let batch = coalition_batch(x, baseline);
-    let refs: Vec<&Inputs> = batch.iter().collect();
-    shapley_from_logits(&model.logits(&refs).await?)
+    shapley_from_logits(&model.mixed_logits(x, baseline, &COALITION_MASKS).await?)
 }
 
 #[cfg(not(target_family = "wasm"))]

@@ -7,7 +7,7 @@ use crate::compute::read_f32;
 use crate::error::{Error, Result};
 use crate::skymap::SkyMap;
 use crate::volume;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 #[allow(clippy::all, dead_code, unused_imports, unused_variables)]
 mod generated {
@@ -320,6 +320,11 @@ pub fn rates(score: f64) -> Rates {
     Rates { far: a[1] + w * (b[1] - a[1]), fnr: a[2] + w * (b[2] - a[2]) }
 }
 
+/// For each model input (model order: sky, log BSN, volume, detectors, distance, sky peak, the
+/// three volume peaks, log BCI), the branch output it becomes in the last layer's concatenation
+/// (build.rs checks that concatenation's order).
+const BRANCH_OF_INPUT: [usize; 10] = [1, 9, 0, 2, 3, 4, 5, 6, 7, 8];
+
 /// GWSkyNet on one device.
 pub struct GwSkyNet {
     model: generated::Model,
@@ -336,39 +341,62 @@ impl GwSkyNet {
         self.run(batch, false).await
     }
 
+    /// Logits of maps that mix two maps input by input: row r takes input i (model order) from
+    /// `a` where bit i of `masks[r]` is set, else from `b`. The model's inputs meet only in its
+    /// last layer, so the convolutions run once per map, whatever the number of rows.
+    pub async fn mixed_logits(&self, a: &Inputs, b: &Inputs, masks: &[u16]) -> Result<Vec<f32>> {
+        let parts = self.branches(&[a, b]);
+        let rows: Vec<[usize; 10]> = masks.iter().map(|&m| std::array::from_fn(|i| if m >> i & 1 == 1 { 0 } else { 1 })).collect();
+        let mut columns = Vec::with_capacity(parts.len());
+        for (k, part) in parts.into_iter().enumerate() {
+            let input = BRANCH_OF_INPUT.iter().position(|&p| p == k).expect("every branch belongs to an input");
+            let pick: Vec<i64> = rows.iter().map(|r| r[input] as i64).collect();
+            let index = Tensor::<1, Int>::from_data(TensorData::new(pick, [rows.len()]), &self.device);
+            columns.push(part.select(0, index));
+        }
+        read_f32(self.model.logit_from_branches(Tensor::cat(columns, 1))).await
+    }
+
+    fn branches(&self, batch: &[&Inputs]) -> Vec<Tensor<2>> {
+        let (sky, log_bsn, volume, detectors, distance, sky_norm, v0, v1, v2, log_bci) = self.tensors(batch);
+        self.model.forward_branches(sky, log_bsn, volume, detectors, distance, sky_norm, v0, v1, v2, log_bci)
+    }
+
     /// The model's logits (the scores before the final sigmoid) for a batch of sky maps.
     pub async fn logits(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
         self.run(batch, true).await
     }
 
     async fn run(&self, batch: &[&Inputs], logit: bool) -> Result<Vec<f32>> {
-        let n = batch.len();
-        if n == 0 {
+        if batch.is_empty() {
             return Ok(Vec::new());
         }
+        let (sky, log_bsn, volume, detectors, distance, sky_norm, v0, v1, v2, log_bci) = self.tensors(batch);
+        let forward = if logit { generated::Model::forward_logit } else { generated::Model::forward };
+        read_f32(forward(&self.model, sky, log_bsn, volume, detectors, distance, sky_norm, v0, v1, v2, log_bci)).await
+    }
+
+    /// The batch as the model's ten input tensors (channels last, as the ONNX model takes them).
+    #[allow(clippy::type_complexity)]
+    fn tensors(&self, batch: &[&Inputs]) -> (Tensor<4>, Tensor<2>, Tensor<4>, Tensor<2>, Tensor<2>, Tensor<2>, Tensor<2>, Tensor<2>, Tensor<2>, Tensor<2>) {
+        let n = batch.len();
         let d = &self.device;
         let stack = |f: &dyn Fn(&Inputs) -> Vec<f32>| -> Vec<f32> { batch.iter().flat_map(|x| f(x)).collect() };
         let scalar = |f: &dyn Fn(&Inputs) -> f32| -> Tensor<2> {
             Tensor::from_data(TensorData::new(batch.iter().map(|x| f(x)).collect::<Vec<f32>>(), [n, 1]), d)
         };
-        let sky = Tensor::<4>::from_data(TensorData::new(stack(&|x| x.sky.clone()), [n, SKY_SHAPE[0], SKY_SHAPE[1], 1]), d);
-        let volume = Tensor::<4>::from_data(TensorData::new(stack(&|x| x.volume.clone()), [n, VOLUME_SIZE, VOLUME_SIZE, 3]), d);
-        let detectors = Tensor::<2>::from_data(TensorData::new(stack(&|x| x.detectors.to_vec()), [n, 3]), d);
-        let forward = if logit { generated::Model::forward_logit } else { generated::Model::forward };
-        let out = forward(
-            &self.model,
-            sky,
+        (
+            Tensor::<4>::from_data(TensorData::new(stack(&|x| x.sky.clone()), [n, SKY_SHAPE[0], SKY_SHAPE[1], 1]), d),
             scalar(&|x| x.log_bsn),
-            volume,
-            detectors,
+            Tensor::<4>::from_data(TensorData::new(stack(&|x| x.volume.clone()), [n, VOLUME_SIZE, VOLUME_SIZE, 3]), d),
+            Tensor::<2>::from_data(TensorData::new(stack(&|x| x.detectors.to_vec()), [n, 3]), d),
             scalar(&|x| x.distance),
             scalar(&|x| x.sky_norm),
             scalar(&|x| x.volume_norms[0]),
             scalar(&|x| x.volume_norms[1]),
             scalar(&|x| x.volume_norms[2]),
             scalar(&|x| x.log_bci),
-        );
-        read_f32(out).await
+        )
     }
 
     /// [`Self::scores`], waited for: for native callers. Keeping the wait inside this crate
@@ -381,6 +409,11 @@ impl GwSkyNet {
     #[cfg(not(target_family = "wasm"))]
     pub fn logits_blocking(&self, batch: &[&Inputs]) -> Result<Vec<f32>> {
         pollster::block_on(self.logits(batch))
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    pub fn mixed_logits_blocking(&self, a: &Inputs, b: &Inputs, masks: &[u16]) -> Result<Vec<f32>> {
+        pollster::block_on(self.mixed_logits(a, b, masks))
     }
 }
 

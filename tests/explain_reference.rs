@@ -7,7 +7,7 @@
 mod common;
 
 use skysift::compute;
-use skysift::explain::{gwskynet_shapley_blocking, zero_baseline};
+use skysift::explain::{coalition_batch, gwskynet_shapley_blocking, zero_baseline, COALITION_MASKS};
 use skysift::gwskynet::{synthetic_inputs, GwSkyNet, Inputs};
 
 #[derive(serde::Deserialize)]
@@ -69,4 +69,20 @@ fn shapley_values_add_up_on_every_real_map() {
     }
     eprintln!("Shapley efficiency on {n} real maps: largest |Σφ − (f(x) − f(baseline))| {worst_sum:e}, largest logit additivity gap {worst_additive:e}");
     assert!(n >= 50);
+}
+
+/// Mixing the two maps' branches before the last layer gives the logits of running every
+/// coalition through the whole model (this also checks which branch belongs to which input).
+#[test]
+fn mixed_branches_give_the_whole_models_logits() {
+    let model = GwSkyNet::new(&compute::cpu_device());
+    for seed in 0..2 {
+        let (x, b) = (synthetic_inputs(seed), synthetic_inputs(seed + 10));
+        let batch = coalition_batch(&x, &b);
+        let whole = model.logits_blocking(&batch.iter().collect::<Vec<_>>()).unwrap();
+        let mixed = model.mixed_logits_blocking(&x, &b, &COALITION_MASKS).unwrap();
+        for (k, (w, m)) in whole.iter().zip(&mixed).enumerate() {
+            assert!((w - m).abs() <= 1e-4, "seed {seed}, coalition {k}: {w} vs {m}");
+        }
+    }
 }
