@@ -7,13 +7,29 @@ scripts/setup.sh build browser python
 .venv/bin/python -c 'import light_curve, onnxruntime' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
 cargo build --release --bin skysift
 scripts/build.sh
+# The Python GWSkyNet pipeline, in a venv of its own (ligo.skymap brings astropy, healpy, ...).
+[ -x .venv-reference/bin/python ] && .venv-reference/bin/python -c 'import GWSkyNet.GWSkyNet' 2>/dev/null \
+  || { python3 -m venv .venv-reference && .venv-reference/bin/pip install -q --disable-pip-version-check -r bench/requirements-reference.txt; }
+# Everything below is printed and written to BENCHMARKS.md.
+exec > >(tee BENCHMARKS.md.new) 2>&1
+echo "# Benchmarks"
+echo
+echo "Made by \`npm run bench\` on $(date -u +%Y-%m-%d): $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB;"
+echo "$(rustc --version), $(.venv/bin/python --version), $(chromium --version 2>/dev/null | head -1), numpy $(.venv/bin/python -c 'import numpy; print(numpy.__version__)')."
+echo "No GPU here: the browser's WebGPU adapter is SwiftShader, a CPU emulation."
+echo
+echo '```'
 .venv/bin/python bench/dmdt.py "$CARGO_TARGET_DIR/release/skysift"
 echo
 .venv/bin/python bench/gwskynet_model.py "$CARGO_TARGET_DIR/release/skysift"
 echo
-# The Python GWSkyNet pipeline, in a venv of its own (ligo.skymap brings astropy, healpy, ...).
-[ -x .venv-reference/bin/python ] && .venv-reference/bin/python -c 'import GWSkyNet.GWSkyNet' 2>/dev/null \
-  || { python3 -m venv .venv-reference && .venv-reference/bin/pip install -q --disable-pip-version-check -r bench/requirements-reference.txt; }
 MAPS="$SKYSIFT_DATA/skymaps"
 .venv/bin/python bench/skymap.py "$CARGO_TARGET_DIR/release/skysift" .venv-reference/bin/python \
   "$MAPS/o3a-gracedb/S190412m/bayestar.fits.gz" "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
+echo
+.venv/bin/python bench/inference.py "$CARGO_TARGET_DIR/release/skysift" "$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv" \
+  "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
+echo '```'
+echo
+echo "wasm size: $(ls -l pkg/skysift_bg.wasm | awk '{printf "%.1f MB", $5/1e6}') raw, $(gzip -c pkg/skysift_bg.wasm | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzip."
+mv BENCHMARKS.md.new BENCHMARKS.md

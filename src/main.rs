@@ -53,6 +53,22 @@ enum BenchCommand {
     Skymap {
         files: Vec<String>,
     },
+    /// The dm–dt classifier alone: a batch of the light curves of FILE (repeated to the batch size).
+    Classify {
+        file: String,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        #[arg(long, default_value = "cpu")]
+        backend: String,
+    },
+    /// Exact ten-input Shapley values of GWSkyNet for sky maps (inputs prepared outside the timing).
+    Explain {
+        files: Vec<String>,
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
     /// GWSkyNet alone on made-up inputs (the same ones bench/gwskynet_model.py builds).
     Gwskynet {
         /// Sky maps per forward pass.
@@ -439,6 +455,32 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                     "file": path, "n_points": curve.len(), "n_in_grid": image.n_in_grid, "reps": (*reps).max(1),
                     "median_s": median, "min_s": min, "max_s": max,
                 });
+                writeln!(out, "{line}").map_err(io_error)?;
+            }
+            Ok(())
+        }
+        BenchCommand::Classify { file, batch, reps, backend } => {
+            use skysift::classifier::{self, Classifier};
+            let device = open_device(backend)?;
+            let model = Classifier::new(&device);
+            let curves = lightcurve::read(&read_file(file)?, &ReadOptions::default()).map_err(|e| prefix(file, e))?;
+            let inputs: Vec<Vec<f32>> = classifier::group_by_object(&curves).iter().map(|g| classifier::input_image(g).map(|x| x.0)).collect::<Result<_>>()?;
+            let batch_inputs: Vec<&[f32]> = inputs.iter().cycle().take((*batch).max(1)).map(|v| v.as_slice()).collect();
+            model.probabilities_blocking(&batch_inputs)?; // warm-up
+            let ((median, min, max), _) = timed(*reps, || model.probabilities_blocking(&batch_inputs))?;
+            let line = serde_json::json!({"backend": backend, "batch": batch_inputs.len(), "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max});
+            writeln!(out, "{line}").map_err(io_error)?;
+            Ok(())
+        }
+        BenchCommand::Explain { files, reps } => {
+            use skysift::{explain, gwskynet, skymap};
+            let model = gwskynet::GwSkyNet::new(&compute::cpu_device());
+            let baseline = explain::zero_baseline();
+            for path in files {
+                let map = skymap::read(&read_file(path)?).map_err(|e| prefix(path, e))?;
+                let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
+                let ((median, min, max), s) = timed(*reps, || explain::gwskynet_shapley_blocking(&model, &inputs, &baseline))?;
+                let line = serde_json::json!({"file": path, "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max, "additivity_error": s.additivity_error});
                 writeln!(out, "{line}").map_err(io_error)?;
             }
             Ok(())
