@@ -112,6 +112,38 @@ pub async fn gwskynet_shapley(model: &GwSkyNet, x: &Inputs, baseline: &Inputs) -
     shapley_from_logits(&model.mixed_logits(x, baseline, &COALITION_MASKS).await?)
 }
 
+/// Interventional Shapley values against a background set: absent inputs take each background
+/// map's values in turn and the game is their mean, v(S) = mean_b f(x_S, b_rest). By linearity
+/// its Shapley values are the mean of those against each background map, so Σφ = f(x) − mean_b
+/// f(b) (and likewise on the logit).
+pub async fn gwskynet_shapley_background(model: &GwSkyNet, x: &Inputs, background: &[Inputs]) -> Result<Shapley> {
+    if background.is_empty() {
+        return Err(Error::Option("the background set is empty".into()));
+    }
+    let mut each = Vec::with_capacity(background.len());
+    for b in background {
+        each.push(gwskynet_shapley(model, x, b).await?);
+    }
+    let n = each.len() as f64;
+    let mean = |f: &dyn Fn(&Shapley) -> f64| each.iter().map(f).sum::<f64>() / n;
+    let mean_vec = |f: &dyn Fn(&Shapley) -> &Vec<f64>| (0..10).map(|i| each.iter().map(|s| f(s)[i]).sum::<f64>() / n).collect();
+    Ok(Shapley {
+        names: each[0].names.clone(),
+        value: each[0].value,
+        logit: each[0].logit,
+        base_value: mean(&|s| s.base_value),
+        base_logit: mean(&|s| s.base_logit),
+        phi: mean_vec(&|s| &s.phi),
+        phi_logit: mean_vec(&|s| &s.phi_logit),
+        additivity_error: each.iter().map(|s| s.additivity_error).fold(0.0, f64::max),
+    })
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub fn gwskynet_shapley_background_blocking(model: &GwSkyNet, x: &Inputs, background: &[Inputs]) -> Result<Shapley> {
+    pollster::block_on(gwskynet_shapley_background(model, x, background))
+}
+
 #[cfg(not(target_family = "wasm"))]
 pub fn gwskynet_shapley_blocking(model: &GwSkyNet, x: &Inputs, baseline: &Inputs) -> Result<Shapley> {
     pollster::block_on(gwskynet_shapley(model, x, baseline))

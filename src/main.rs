@@ -164,9 +164,14 @@ struct ExplainArgs {
     /// Sky maps (as for `skymap`). Light-curve explanations are not available yet.
     #[arg(required = true)]
     files: Vec<String>,
-    /// The baseline standing in for an absent input: zeros (the only one so far).
+    /// The baseline standing in for an absent input: zeros (input absent).
     #[arg(long, default_value = "zeros")]
     baseline: String,
+    /// Instead of a fixed baseline, a background set of sky maps (repeat the flag): absent inputs
+    /// take each background map's values in turn, and the Shapley values are averaged
+    /// (interventional SHAP). Σφ is then the score minus the background's mean score.
+    #[arg(long, value_name = "MAP")]
+    background: Vec<String>,
     /// One JSON object per line: file, kind, base_value, value, inputs (name → φ on the score),
     /// inputs_logit (name → φ on the logit), base_logit, logit, additivity_error, seconds.
     #[arg(long)]
@@ -285,6 +290,13 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
     let device = open_device(&args.backend)?;
     let model = gwskynet::GwSkyNet::new(&device);
     let baseline = explain::zero_baseline();
+    let prepare = |path: &String| -> Result<gwskynet::Inputs> {
+        let map = skymap::read(&read_file(path)?).map_err(|e| prefix(path, e))?;
+        gwskynet::prepare(&map).map_err(|e| prefix(path, e))
+    };
+    let background: Vec<gwskynet::Inputs> = args.background.iter().map(prepare).collect::<Result<_>>()?;
+    let baseline_name =
+        if background.is_empty() { args.baseline.clone() } else { format!("mean over {} background maps", background.len()) };
     for path in &args.files {
         let bytes = read_file(path)?;
         let map = skymap::read(&bytes).map_err(|e| {
@@ -292,18 +304,23 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
         })?;
         let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
         let start = std::time::Instant::now();
-        let s = explain::gwskynet_shapley_blocking(&model, &inputs, &baseline).map_err(|e| prefix(path, e))?;
+        let s = if background.is_empty() {
+            explain::gwskynet_shapley_blocking(&model, &inputs, &baseline)
+        } else {
+            explain::gwskynet_shapley_background_blocking(&model, &inputs, &background)
+        }
+        .map_err(|e| prefix(path, e))?;
         let seconds = start.elapsed().as_secs_f64();
         if args.json {
             let named = |v: &[f64]| -> serde_json::Map<String, serde_json::Value> { s.names.iter().cloned().zip(v.iter().map(|&x| x.into())).collect() };
             let line = serde_json::json!({
-                "file": path, "kind": "skymap", "baseline": args.baseline, "base_value": s.base_value, "value": s.value,
+                "file": path, "kind": "skymap", "baseline": baseline_name, "base_value": s.base_value, "value": s.value,
                 "inputs": named(&s.phi), "inputs_logit": named(&s.phi_logit), "base_logit": s.base_logit, "logit": s.logit,
                 "additivity_error": s.additivity_error, "seconds": seconds,
             });
             writeln!(out, "{line}").map_err(io_error)?;
         } else {
-            writeln!(out, "{path}: score {:.4} = baseline {:.4} + the inputs' Shapley values:", s.value, s.base_value).map_err(io_error)?;
+            writeln!(out, "{path}: score {:.4} = baseline ({baseline_name}) {:.4} + the inputs' Shapley values:", s.value, s.base_value).map_err(io_error)?;
             let mut order: Vec<usize> = (0..s.phi.len()).collect();
             order.sort_by(|&a, &b| s.phi[b].abs().total_cmp(&s.phi[a].abs()));
             for i in order {

@@ -7,7 +7,7 @@
 mod common;
 
 use skysift::compute;
-use skysift::explain::{coalition_batch, gwskynet_shapley_blocking, zero_baseline, COALITION_MASKS};
+use skysift::explain::{coalition_batch, gwskynet_shapley_background_blocking, gwskynet_shapley_blocking, zero_baseline, COALITION_MASKS};
 use skysift::gwskynet::{synthetic_inputs, GwSkyNet, Inputs};
 
 #[derive(serde::Deserialize)]
@@ -85,4 +85,17 @@ fn mixed_branches_give_the_whole_models_logits() {
             assert!((w - m).abs() <= 1e-4, "seed {seed}, coalition {k}: {w} vs {m}");
         }
     }
+}
+
+/// Against a background set, Σφ is the score minus the background's mean score.
+#[test]
+fn background_shapley_values_add_up_to_the_mean_gap() {
+    let model = GwSkyNet::new(&compute::cpu_device());
+    let x = synthetic_inputs(0);
+    let background: Vec<Inputs> = (20..23).map(synthetic_inputs).collect();
+    let s = gwskynet_shapley_background_blocking(&model, &x, &background).unwrap();
+    let f = |m: &Inputs| model.scores_blocking(&[m]).unwrap()[0] as f64;
+    let mean_b = background.iter().map(f).sum::<f64>() / 3.0;
+    assert!((s.phi.iter().sum::<f64>() - (f(&x) - mean_b)).abs() <= 1e-5, "Σφ {} vs {}", s.phi.iter().sum::<f64>(), f(&x) - mean_b);
+    assert!((s.base_value - mean_b).abs() <= 1e-5);
 }
