@@ -112,7 +112,6 @@ pub struct Renderer<'a> {
     weight: Vec<f64>,
     /// Finest order in the map: sets the sampling step.
     max_order: u8,
-    max_weight: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -150,17 +149,16 @@ impl<'a> Renderer<'a> {
         let weight: Vec<f64> = (0..map.len())
             .map(|i| if dist.mu[i].is_finite() { map.prob_density[i] * dist.norm[i] / dist.sigma[i] } else { 0.0 })
             .collect();
-        let max_weight = weight.iter().fold(0f64, |m, &w| if w.is_nan() { m } else { m.max(w.abs()) });
         let max_order = map.uniq.iter().map(|&u| uniq_to_nested(u).expect("checked when read").0).max().unwrap_or(0);
-        Ok(Renderer { map, starts: map.machine_starts(), weight, max_order, max_weight })
+        Ok(Renderer { map, starts: map.machine_starts(), weight, max_order })
     }
 
-    /// The coarse cells holding a pixel of weight ≥ `prune` × the largest, each with the
+    /// The coarse cells holding a pixel whose integrand reaches `prune` × the largest, each with the
     /// distances where such pixels matter: fine enough to leave most of the sky out, few enough
     /// that finding the cells a ray crosses stays cheap.
-    fn cells(&self, prune: f64) -> Vec<Cell> {
+    fn cells(&self, prune: f64, peaks: &Peaks) -> Vec<Cell> {
         let dist = self.map.distance.as_ref().expect("checked in new");
-        let threshold = prune * self.max_weight;
+        let threshold = prune * peaks.max;
         let mut cell_order = self.max_order.min(6);
         let mut flagged: std::collections::BTreeMap<u64, (f64, f64)>;
         loop {
@@ -170,7 +168,7 @@ impl<'a> Renderer<'a> {
                 // NaN or infinite weights: never skip such a pixel's cells.
                 let mut r_range = (f64::NEG_INFINITY, f64::INFINITY);
                 if w.is_finite() {
-                    if !(w.abs() >= threshold) {
+                    if !(peaks.of_pixel[i] >= threshold) {
                         continue;
                     }
                     let half = dist.sigma[i].abs() * (2.0 * (w.abs() / threshold).ln()).sqrt();
@@ -209,13 +207,15 @@ impl<'a> Renderer<'a> {
     /// s = linspace(−max_distance, max_distance, size), axes as in ligo.skymap's
     /// `volume_render(x, y, max_distance, axis0, axis1, R, skymap)`.
     ///
-    /// Skipping: every skipped sample adds less than `prune` · W · dz (W the largest weight), so
-    /// a pixel misses less than `prune` · W · 2 max_distance / √(2π) in all. A first pass skips
+    /// Skipping: every skipped sample adds less than `prune` · P · dz (P the largest value any
+    /// pixel's integrand takes in the cube, see `peaks`), so a pixel misses less than
+    /// `prune` · P · 2 max_distance / √(2π) in all. A first pass skips
     /// pixels under 10⁻⁶ W; if that bound is above `TOLERANCE` × the image's peak, the face is
     /// rendered again with `prune` small enough.
     pub fn render_face(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize) -> (Vec<f64>, FaceStats) {
-        let bound_per_prune = self.max_weight * 2.0 * max_distance / (2.0 * PI).sqrt();
-        let first = self.cells(FIRST_PRUNE);
+        let peaks = self.peaks(max_distance);
+        let bound_per_prune = peaks.max * 2.0 * max_distance / (2.0 * PI).sqrt();
+        let first = self.cells(FIRST_PRUNE, &peaks);
         let (image, samples) = self.render_face_with(rot, max_distance, axes, size, Some(&first));
         let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
         if FIRST_PRUNE * bound_per_prune <= TOLERANCE * peak {
@@ -224,13 +224,35 @@ impl<'a> Renderer<'a> {
         // The first pass's peak is at most the true one, so this prune is small enough.
         let prune = TOLERANCE * peak / bound_per_prune;
         if prune > 1e-300 {
-            let cells = self.cells(prune);
+            let cells = self.cells(prune, &peaks);
             let (image, samples) = self.render_face_with(rot, max_distance, axes, size, Some(&cells));
             (image, FaceStats { samples, cells: cells.len(), prune })
         } else {
             let (image, samples) = self.render_face_with(rot, max_distance, axes, size, None);
             (image, FaceStats { samples, cells: 0, prune: 0.0 })
         }
+    }
+
+    /// The largest value each pixel's integrand takes anywhere in the rendered cube (distances
+    /// 0 to √3 · max_distance), and the largest of all. This, not the weight, bounds what a skipped
+    /// sample could add: simulated maps have pixels far from the source with DISTNORM ~1e61 and
+    /// DISTMU ~ −3e4 Mpc, enormous weights whose Gaussian is ~1e-63 wherever a sample can be.
+    fn peaks(&self, max_distance: f64) -> Peaks {
+        let dist = self.map.distance.as_ref().expect("checked in new");
+        let reach = 3f64.sqrt() * max_distance;
+        let of_pixel: Vec<f64> = self
+            .weight
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| {
+                let nearest = dist.mu[i].clamp(0.0, reach);
+                let t = (nearest - dist.mu[i]) / dist.sigma[i];
+                let peak = w.abs() * (-0.5 * t * t).exp();
+                if peak.is_nan() { w.abs() } else { peak }
+            })
+            .collect();
+        let max = of_pixel.iter().copied().filter(|p| p.is_finite()).fold(0f64, f64::max);
+        Peaks { of_pixel, max }
     }
 
     /// One screen point (x, y) of a face, every sample taken: `volume_render` for one point.
@@ -388,6 +410,12 @@ impl<'a> Renderer<'a> {
             })
             .collect()
     }
+}
+
+/// Per pixel, the largest value of its integrand in the rendered cube; and their maximum.
+struct Peaks {
+    of_pixel: Vec<f64>,
+    max: f64,
 }
 
 /// The pixel found for the last sample: its range of machine-order indices.

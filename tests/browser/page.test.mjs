@@ -226,6 +226,17 @@ test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet c
     console.log(`explanation in the page: ${shown.seconds.explain.toFixed(3)} s (CPU); CLI ${explained.seconds.toFixed(3)} s`);
     await page.screenshot({ path: join(resultsDir, 'page-skymap.png'), fullPage: true });
 
+    // The page's own example sky map (simulated by the project) is scored too.
+    await page.evaluate(() => { document.body.dataset.skymap = ''; });
+    await page.click('#example-skymap');
+    await page.waitForSelector('body[data-skymap="ready"]', { timeout: 300000 });
+    assert.match(await page.textContent('#skymap-info'), /example: simulated binary black hole/);
+    const exampleScore = await page.evaluate(() => window.lastSkyMap.score);
+    const exampleCli = JSON.parse(execFileSync(cli, ['skymap', join(root, 'www/examples/simulated-bbh.fits.gz'), '--json'], { encoding: 'utf8' }));
+    assert.ok(Math.abs(exampleScore - exampleCli.score) <= 1e-5);
+    await drop(mapPath);
+    await page.waitForSelector('body[data-skymap="ready"]', { timeout: 300000 });
+
     // The O1 map is not BAYESTAR's: a message naming the problem, and the verdict stays.
     await drop(o1Path);
     await page.waitForSelector('body[data-skymap="error"]', { timeout: 60000 });

@@ -324,6 +324,11 @@ function wireInputs() {
   });
   $('paste-go').addEventListener('click', () => loadLightCurve(new TextEncoder().encode($('paste').value), 'pasted data'));
   $('example').addEventListener('click', loadExample);
+  $('example-skymap').addEventListener('click', async () => {
+    // A BAYESTAR map of a simulated binary-black-hole merger (scripts/make_skymap_example.sh).
+    const response = await fetch(new URL('../examples/simulated-bbh.fits.gz', import.meta.url));
+    await loadSkyMap(await response.arrayBuffer(), 'example: simulated binary black hole (BAYESTAR)');
+  });
   $('skymap-cancel').addEventListener('click', () => skyMapRun?.abort());
   $('export-csv').addEventListener('click', () => download(resultsCsv(), 'skysift-results.csv', 'text/csv'));
   $('export-json').addEventListener('click', () => download(JSON.stringify(results, null, 2), 'skysift-results.json', 'application/json'));
