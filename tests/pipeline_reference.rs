@@ -5,8 +5,8 @@
 //! (printed to 6 decimals) to 1e-5.
 //!
 //! By default a fixed sample of nine maps runs (flat and multi-order, gzipped or not, extra
-//! HDUs, scores from 0.3 to 0.998): about 40 s. SKYSIFT_MAPS=all runs every map (61; about
-//! six minutes on two cores), SKYSIFT_MAPS=<substring> the maps whose path contains it.
+//! HDUs, scores from 0.3 to 0.998): about 30 s. SKYSIFT_MAPS=all runs every map (61; about
+//! eight minutes on two cores), SKYSIFT_MAPS=<substring> the maps whose path contains it.
 
 mod common;
 
