@@ -56,12 +56,8 @@ enum BenchCommand {
     /// The dm–dt classifier alone: a batch of the light curves of FILE (repeated to the batch size).
     Classify {
         file: String,
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        #[arg(long, default_value_t = 5)]
-        reps: usize,
-        #[arg(long, default_value = "cpu")]
-        backend: String,
+        #[command(flatten)]
+        timing: ModelTiming,
     },
     /// Exact ten-input Shapley values of GWSkyNet for sky maps (inputs prepared outside the timing).
     Explain {
@@ -71,15 +67,23 @@ enum BenchCommand {
     },
     /// GWSkyNet alone on made-up inputs (the same ones bench/gwskynet_model.py builds).
     Gwskynet {
-        /// Sky maps per forward pass.
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        #[arg(long, default_value_t = 5)]
-        reps: usize,
-        /// cpu or webgpu (the native GPU API); ndarray when built with that feature.
-        #[arg(long, default_value = "cpu")]
-        backend: String,
+        #[command(flatten)]
+        timing: ModelTiming,
     },
+}
+
+/// How a model is timed.
+#[derive(Args)]
+struct ModelTiming {
+    /// Inputs per forward pass.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Timed repetitions (the median, min and max are printed).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// cpu or webgpu (the native GPU API); ndarray when built with that feature (GWSkyNet only).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
 }
 
 #[derive(Args)]
@@ -476,7 +480,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Classify { file, batch, reps, backend } => {
+        BenchCommand::Classify { file, timing: ModelTiming { batch, reps, backend } } => {
             use skysift::classifier::{self, Classifier};
             let device = open_device(backend)?;
             let model = Classifier::new(&device);
@@ -522,7 +526,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Gwskynet { batch, reps, backend } => {
+        BenchCommand::Gwskynet { timing: ModelTiming { batch, reps, backend } } => {
             let device = open_device(backend)?;
             let model = skysift::gwskynet::GwSkyNet::new(&device);
             let inputs: Vec<skysift::gwskynet::Inputs> = (0..(*batch).max(1)).map(skysift::gwskynet::synthetic_inputs).collect();
