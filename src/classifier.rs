@@ -242,13 +242,17 @@ pub fn group_by_object(curves: &[LightCurve]) -> Vec<Vec<&LightCurve>> {
 /// is then "uncertain" whatever the probabilities say.
 pub const MIN_POINTS: usize = 10;
 
+/// Whether an object has too few points for any answer (see `MIN_POINTS`).
+pub fn too_few_points(curves: &[&LightCurve]) -> bool {
+    curves.iter().map(|c| c.len()).max().unwrap_or(0) < MIN_POINTS
+}
+
 /// The prediction for one object from its probabilities.
 pub fn prediction(curves: &[&LightCurve], p: [f32; 4], warnings: Vec<String>) -> Prediction {
     let best = (0..4).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
-    let too_few = curves.iter().map(|c| c.len()).max().unwrap_or(0) < MIN_POINTS;
     Prediction {
         object: curves.first().and_then(|c| c.object.clone()),
-        label: if too_few { "uncertain".to_string() } else { CLASSES[best].to_string() },
+        label: if too_few_points(curves) { "uncertain".to_string() } else { CLASSES[best].to_string() },
         probabilities: CLASSES.iter().zip(p).map(|(c, v)| (c.to_string(), v as f64)).collect(),
         n_points: curves.iter().map(|c| c.len()).sum(),
         bands: curves.iter().map(|c| c.band.clone().unwrap_or_else(|| "(none)".into())).collect(),

@@ -233,32 +233,17 @@ pub fn sky_inputs(map: &SkyMap) -> Result<SkyInputs> {
     })
 }
 
-/// The volume images (input_2: 262 × 262 × 3, channels last, each divided by its peak) and
-/// their peaks divided by the training norms (input_6..8), as the reference's `prepare_data`
-/// makes them with ligo.skymap's `principal_axes_moc` and `volume_render`.
-pub fn volume_inputs(map: &SkyMap, max_distance: f64) -> Result<(Vec<f32>, [f32; 3])> {
-    let rot = volume::principal_axes(map)?;
-    let n = VOLUME_SIZE;
-    let mut stacked = vec![0f32; n * n * 3];
-    let mut peaks = [0f32; 3];
-    for face in 0..3 {
-        let (image, peak) = volume_face(map, &rot, max_distance, face)?;
-        for (k, v) in image.iter().enumerate() {
-            stacked[k * 3 + face] = *v;
-        }
-        peaks[face] = peak;
-    }
-    Ok((stacked, peaks))
-}
+/// One volume image as `volume_face` makes it: 262 × 262 row-major, divided by its peak, and
+/// that peak divided by the face's training norm.
+pub type VolumeFace = (Vec<f32>, f32);
 
-/// One of the three volume images, 262 × 262 row-major, divided by its peak, and the peak
-/// divided by the face's training norm. `rot` is `volume::principal_axes(map)`.
-pub fn volume_face(map: &SkyMap, rot: &[[f64; 3]; 3], max_distance: f64, face: usize) -> Result<(Vec<f32>, f32)> {
+/// Volume image `face` (0, 1, 2) of the renderer's map, as the reference's `prepare_data` makes
+/// it with ligo.skymap's `volume_render`. `rot` is `volume::principal_axes(map)`.
+pub fn volume_face(renderer: &volume::Renderer, rot: &[[f64; 3]; 3], max_distance: f64, face: usize) -> Result<VolumeFace> {
     if !(max_distance > 0.0 && max_distance.is_finite()) {
         return Err(Error::Value(format!("DISTMEAN + 2.5 DISTSTD must be a positive distance; it is {max_distance}")));
     }
     let axes = *volume::FACES.get(face).ok_or_else(|| Error::Option(format!("volume face {face} does not exist (0, 1 or 2)")))?;
-    let renderer = volume::Renderer::new(map)?;
     let (image, _stats) = renderer.render_face(rot, max_distance, axes, VOLUME_SIZE);
     let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
     if !(peak > 0.0 && peak.is_finite()) {
@@ -267,20 +252,34 @@ pub fn volume_face(map: &SkyMap, rot: &[[f64; 3]; 3], max_distance: f64, face: u
     Ok((image.iter().map(|v| (v / peak) as f32).collect(), (peak / training_norms().vol[face]) as f32))
 }
 
-/// The ten inputs of a sky map, as the reference's `prepare_data` makes them.
-pub fn prepare(map: &SkyMap) -> Result<Inputs> {
-    let sky = sky_inputs(map)?;
-    let (volume, volume_norms) = volume_inputs(map, sky.max_distance)?;
-    Ok(Inputs {
-        sky: sky.sky,
+/// The ten inputs from the header and sky-image inputs and the three volume images: the images
+/// stacked channels last (input_2), their peaks as input_6..8.
+pub fn assemble(sky: &SkyInputs, faces: [&VolumeFace; 3]) -> Inputs {
+    let mut volume = vec![0f32; VOLUME_SIZE * VOLUME_SIZE * 3];
+    for (face, (image, _)) in faces.iter().enumerate() {
+        for (k, v) in image.iter().enumerate() {
+            volume[k * 3 + face] = *v;
+        }
+    }
+    Inputs {
+        sky: sky.sky.clone(),
         log_bsn: sky.log_bsn,
         volume,
         detectors: sky.detectors,
         distance: sky.distance,
         sky_norm: sky.sky_norm,
-        volume_norms,
+        volume_norms: faces.map(|f| f.1),
         log_bci: sky.log_bci,
-    })
+    }
+}
+
+/// The ten inputs of a sky map, as the reference's `prepare_data` makes them.
+pub fn prepare(map: &SkyMap) -> Result<Inputs> {
+    let sky = sky_inputs(map)?;
+    let rot = volume::principal_axes(map)?;
+    let renderer = volume::Renderer::new(map)?;
+    let faces = (0..3).map(|face| volume_face(&renderer, &rot, sky.max_distance, face)).collect::<Result<Vec<_>>>()?;
+    Ok(assemble(&sky, [&faces[0], &faces[1], &faces[2]]))
 }
 
 /// False-alarm and false-negative rates at a score threshold.

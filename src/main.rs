@@ -294,11 +294,7 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
     let device = open_device(&args.backend)?;
     let model = gwskynet::GwSkyNet::new(&device);
     let baseline = explain::zero_baseline();
-    let prepare = |path: &String| -> Result<gwskynet::Inputs> {
-        let map = skymap::read(&read_file(path)?).map_err(|e| prefix(path, e))?;
-        gwskynet::prepare(&map).map_err(|e| prefix(path, e))
-    };
-    let background: Vec<gwskynet::Inputs> = args.background.iter().map(prepare).collect::<Result<_>>()?;
+    let background: Vec<gwskynet::Inputs> = args.background.iter().map(|path| prepared_map(path).map(|(_, inputs)| inputs)).collect::<Result<_>>()?;
     let baseline_name =
         if background.is_empty() { args.baseline.clone() } else { format!("mean over {} background maps", background.len()) };
     for path in &args.files {
@@ -399,12 +395,17 @@ fn run_skymap(args: &SkymapArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
+/// Reads a sky map and prepares GWSkyNet's ten inputs from it; errors name the file.
+fn prepared_map(path: &str) -> Result<(skysift::skymap::SkyMap, skysift::gwskynet::Inputs)> {
+    let map = skysift::skymap::read(&read_file(path)?).map_err(|e| prefix(path, e))?;
+    let inputs = skysift::gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
+    Ok((map, inputs))
+}
+
 fn score_map(path: &str, args: &SkymapArgs, model: &skysift::gwskynet::GwSkyNet) -> Result<serde_json::Value> {
-    use skysift::{gwskynet, skymap};
+    use skysift::gwskynet;
     let start = std::time::Instant::now();
-    let bytes = read_file(path)?;
-    let map = skymap::read(&bytes).map_err(|e| prefix(path, e))?;
-    let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
+    let (map, inputs) = prepared_map(path)?;
     let prepared = start.elapsed().as_secs_f64();
     let score = model.scores_blocking(&[&inputs]).map_err(|e| prefix(path, e))?[0] as f64;
     let seconds = start.elapsed().as_secs_f64();
@@ -494,12 +495,11 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             Ok(())
         }
         BenchCommand::Explain { files, reps } => {
-            use skysift::{explain, gwskynet, skymap};
+            use skysift::{explain, gwskynet};
             let model = gwskynet::GwSkyNet::new(&compute::cpu_device());
             let baseline = explain::zero_baseline();
             for path in files {
-                let map = skymap::read(&read_file(path)?).map_err(|e| prefix(path, e))?;
-                let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
+                let (_, inputs) = prepared_map(path)?;
                 let ((median, min, max), s) = timed(*reps, || explain::gwskynet_shapley_blocking(&model, &inputs, &baseline))?;
                 let line = serde_json::json!({"file": path, "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max, "additivity_error": s.additivity_error});
                 writeln!(out, "{line}").map_err(io_error)?;

@@ -495,6 +495,13 @@ mod tests {
         fits(&cards, &rows)
     }
 
+    /// The file with the value of header card `key` (as written by `fits`) replaced.
+    fn with_card(mut bytes: Vec<u8>, key: &str, value: &str) -> Vec<u8> {
+        let at = bytes.windows(8).position(|w| w == format!("{key:<8}").as_bytes()).unwrap();
+        bytes[at + 10..at + 30].copy_from_slice(format!("{value:>20}").as_bytes());
+        bytes
+    }
+
     #[test]
     fn reads_a_multi_order_map_signed_or_unsigned() {
         for unsigned in [false, true] {
@@ -508,10 +515,8 @@ mod tests {
 
     #[test]
     fn columns_wider_than_the_row_are_an_error_not_a_panic() {
-        let mut bytes = order0_map(false);
         // Claim 1024 values a row in a 16-byte row.
-        let at = bytes.windows(8).position(|w| w == b"TFORM2  ").unwrap();
-        bytes[at + 10..at + 30].copy_from_slice(format!("{:>20}", "'1024D'").as_bytes());
+        let bytes = with_card(order0_map(false), "TFORM2", "'1024D'");
         let err = read(&bytes).unwrap_err().to_string();
         // fitsrs refuses this first; `fields` would too before reading a byte.
         assert!(err.contains("NAXIS1"), "{err}");
@@ -519,9 +524,7 @@ mod tests {
 
     #[test]
     fn pixels_must_tile_the_sky() {
-        let mut bytes = order0_map(false);
-        let at = bytes.windows(8).position(|w| w == b"NAXIS2  ").unwrap();
-        bytes[at + 10..at + 30].copy_from_slice(format!("{:>20}", "11").as_bytes());
+        let bytes = with_card(order0_map(false), "NAXIS2", "11");
         let err = read(&bytes).unwrap_err().to_string();
         assert!(err.contains("tile the sky"), "{err}");
     }

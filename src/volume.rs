@@ -255,13 +255,6 @@ impl<'a> Renderer<'a> {
         Peaks { of_pixel, max }
     }
 
-    /// One screen point (x, y) of a face, every sample taken: `volume_render` for one point.
-    pub fn render_point(&self, rot: &[[f64; 3]; 3], max_distance: f64, (axis0, axis1): (usize, usize), x: f64, y: f64) -> f64 {
-        let (e0, e1, u) = face_axes(rot, (axis0, axis1));
-        let c = [x * e0[0] + y * e1[0], x * e0[1] + y * e1[1], x * e0[2] + y * e1[2]];
-        self.ray(&c, &u, (x * x + y * y).sqrt(), max_distance, self.dtheta(), &[WHOLE_RAY], &mut 0)
-    }
-
     fn dtheta(&self) -> f64 {
         0.5 * PI / (1u64 << self.max_order) as f64 / 4.0
     }

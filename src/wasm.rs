@@ -230,9 +230,9 @@ impl LightCurves {
         for group in classifier::group_by_object(&self.curves) {
             let (x, warnings) = classifier::input_image(&group).map_err(js_error)?;
             flat.extend(x);
+            // The probabilities come later (`Engine.classify`): only the object's description here.
             let p = classifier::prediction(&group, [0.0; 4], warnings);
-            let uncertain = p.label == "uncertain";
-            objects.push(Object { object: p.object, bands: p.bands, n_points: p.n_points, warnings: p.warnings, uncertain });
+            objects.push(Object { object: p.object, bands: p.bands, n_points: p.n_points, warnings: p.warnings, uncertain: classifier::too_few_points(&group) });
         }
         let out = js_sys::Object::new();
         js_sys::Reflect::set(&out, &"inputs".into(), &js_sys::Float32Array::from(&flat[..]))?;
@@ -256,7 +256,7 @@ pub struct SkyMapFile {
     map: SkyMap,
     sky: Option<gwskynet::SkyInputs>,
     rot: Option<[[f64; 3]; 3]>,
-    volume: [Option<(Vec<f32>, f32)>; 3],
+    volume: [Option<gwskynet::VolumeFace>; 3],
 }
 
 #[wasm_bindgen]
@@ -302,7 +302,8 @@ impl SkyMapFile {
             self.rot = Some(crate::volume::principal_axes(&self.map).map_err(js_error)?);
         }
         let rot = self.rot.expect("set above");
-        let (image, norm) = gwskynet::volume_face(&self.map, &rot, max_distance, face).map_err(js_error)?;
+        let renderer = crate::volume::Renderer::new(&self.map).map_err(js_error)?;
+        let (image, norm) = gwskynet::volume_face(&renderer, &rot, max_distance, face).map_err(js_error)?;
         let out = js_sys::Object::new();
         js_sys::Reflect::set(&out, &"image".into(), &js_sys::Float32Array::from(&image[..]))?;
         js_sys::Reflect::set(&out, &"norm".into(), &JsValue::from(norm))?;
@@ -326,25 +327,8 @@ impl SkyMapFile {
     pub fn inputs(&self) -> JsResult<js_sys::Array> {
         let not_ready = || js_error(Error::Option("prepare the sky image and the three volume images first".into()));
         let sky = self.sky.as_ref().ok_or_else(not_ready)?;
-        let mut volume = vec![0f32; gwskynet::VOLUME_SIZE * gwskynet::VOLUME_SIZE * 3];
-        let mut norms = [0f32; 3];
-        for (face, prepared) in self.volume.iter().enumerate() {
-            let (image, peak) = prepared.as_ref().ok_or_else(not_ready)?;
-            for (k, v) in image.iter().enumerate() {
-                volume[k * 3 + face] = *v;
-            }
-            norms[face] = *peak;
-        }
-        let inputs = gwskynet::Inputs {
-            sky: sky.sky.clone(),
-            log_bsn: sky.log_bsn,
-            volume,
-            detectors: sky.detectors,
-            distance: sky.distance,
-            sky_norm: sky.sky_norm,
-            volume_norms: norms,
-            log_bci: sky.log_bci,
-        };
+        let [a, b, c] = &self.volume;
+        let inputs = gwskynet::assemble(sky, [a.as_ref().ok_or_else(not_ready)?, b.as_ref().ok_or_else(not_ready)?, c.as_ref().ok_or_else(not_ready)?]);
         Ok(inputs.named_arrays().into_iter().map(|(_, _, v)| JsValue::from(js_sys::Float32Array::from(&v[..]))).collect())
     }
 }
