@@ -9,6 +9,8 @@ import { startServer } from '../../scripts/serve.mjs';
 
 export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const resultsDir = join(root, 'test-results');
+/** The shared real data ($SKYSIFT_DATA, default ../shared/data beside the clone). */
+export const dataDir = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
 mkdirSync(resultsDir, { recursive: true });
 
 /** Launches chromium; `webgpu` adds --enable-unsafe-webgpu (a SwiftShader adapter here). */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openPage, waitReady, resultsDir, root } from './helpers.mjs';
+import { launch, openPage, waitReady, resultsDir, root, dataDir } from './helpers.mjs';
 
 const cli = join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/skysift/target'), 'release/skysift');
 
@@ -91,7 +91,7 @@ test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the
 
     // A real multi-object, two-band file (ZTF/ALeRCE, from ../shared): every light curve the
     // same in the page's wasm as in the native CLI.
-    const ztf = join(process.env.SKYSIFT_DATA ?? join(root, '../shared/data'), 'lightcurves/ztf-alerce/periodic_light_curves.csv');
+    const ztf = join(dataDir, 'lightcurves/ztf-alerce/periodic_light_curves.csv');
     if (existsSync(ztf)) {
       const cliLines = execFileSync(cli, ['dmdt', ztf, '--grid', 'scope', '--json'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
       const pageRecords = await page.evaluate(async (text) => {
@@ -148,8 +148,7 @@ test('the page gives the same dm-dt counts as the CLI, and a bad file leaves the
 });
 
 test('GWSkyNet gives the reference scores on WebGPU and on the CPU in the browser', async (t) => {
-  const data = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
-  const refDir = join(data, 'skymaps/reference');
+  const refDir = join(dataDir, 'skymaps/reference');
   if (!existsSync(join(refDir, 'scores.tsv'))) return t.skip(`no reference data at ${refDir}`);
   const rows = readFileSync(join(refDir, 'scores.tsv'), 'utf8').trim().split('\n').slice(1)
     .map((l) => l.split('\t')).filter((f) => f[1] !== '');
@@ -192,11 +191,10 @@ test('GWSkyNet gives the reference scores on WebGPU and on the CPU in the browse
 });
 
 test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet cannot use, or a stop, keeps the result', async (t) => {
-  const data = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
-  const mapPath = join(data, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
-  const slowPath = join(data, 'skymaps/o3a-gracedb/S190412m/bayestar.fits');
-  const o1Path = join(data, 'skymaps/edge-cases/GW151226-bayestar.fits');
-  if (!existsSync(mapPath)) return t.skip(`no sky maps at ${data}`);
+  const mapPath = join(dataDir, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
+  const slowPath = join(dataDir, 'skymaps/o3a-gracedb/S190412m/bayestar.fits');
+  const o1Path = join(dataDir, 'skymaps/edge-cases/GW151226-bayestar.fits');
+  if (!existsSync(mapPath)) return t.skip(`no sky maps at ${dataDir}`);
   const fromCli = JSON.parse(execFileSync(cli, ['skymap', mapPath, '--json'], { encoding: 'utf8' }));
   const session = await launch({ webgpu: false });
   try {
@@ -269,7 +267,7 @@ test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet c
 test('the classifier gives the CLI\'s probabilities in the page, on WebGPU and on the CPU (1e-4)', async () => {
   const example = join(root, 'www/examples/rr-lyrae.csv');
   const fromCli = JSON.parse(execFileSync(cli, ['classify', example, '--json'], { encoding: 'utf8' }));
-  const ztf = join(process.env.SKYSIFT_DATA ?? join(root, '../shared/data'), 'lightcurves/ztf-alerce/periodic_light_curves.csv');
+  const ztf = join(dataDir, 'lightcurves/ztf-alerce/periodic_light_curves.csv');
   const session = await launch({ webgpu: true });
   try {
     const { page, log } = await openPage(session, '/www/?backend=webgpu');
@@ -318,9 +316,8 @@ test('the classifier gives the CLI\'s probabilities in the page, on WebGPU and o
 });
 
 test('many files at once fill the results table, which downloads as CSV and JSON', async (t) => {
-  const data = process.env.SKYSIFT_DATA ?? join(root, '../shared/data');
-  const mapPath = join(data, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
-  if (!existsSync(mapPath)) return t.skip(`no sky maps at ${data}`);
+  const mapPath = join(dataDir, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
+  if (!existsSync(mapPath)) return t.skip(`no sky maps at ${dataDir}`);
   const session = await launch({ webgpu: false });
   try {
     const { page, log } = await openPage(session, '/www/');
