@@ -14,6 +14,7 @@ pub mod error;
 pub mod explain;
 pub mod gwskynet;
 pub mod lightcurve;
+pub mod partition;
 pub mod skymap;
 pub mod volume;
 
