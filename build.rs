@@ -114,11 +114,49 @@ fn add_logit_forward(path: &std::path::Path) {
         fail(&format!("the generated model concatenates {names:?}, not the branches src/gwskynet.rs expects"));
     }
     let branches = body[..cat].replacen("pub fn forward_logit(", "pub fn forward_branches(", 1).replacen(") -> Tensor<2> {", ") -> Vec<Tensor<2>> {", 1);
+    // The two image branches alone: partition explanations mask one image many times and the
+    // rest of the model does not change.
+    let volume_branch = branch_alone(&body[..cat], "forward_volume_branch", "input_2", "Tensor<4>", "relu12_out1");
+    let sky_branch = branch_alone(&body[..cat], "forward_sky_branch", "input_1", "Tensor<4>", "relu16_out1");
     let extra = format!(
         "\nimpl Model {{\n    /// `forward` without the final sigmoid (added by skysift's build.rs).\n{body}        linear11_out1\n    }}\n\n    \
+         /// The volume images' branch alone (added by skysift's build.rs).\n{volume_branch}\n    \
+         /// The sky image's branch alone (added by skysift's build.rs).\n{sky_branch}\n    \
          /// The ten branch outputs in the order the last layer concatenates them (added by skysift's build.rs).\n{branches}        {parts}.into()\n    }}\n\n    \
          /// The last layer alone, on concatenated branch outputs: the logit (added by skysift's build.rs).\n    \
          pub fn logit_from_branches(&self, concat: Tensor<2>) -> Tensor<2> {{\n        self.linear11.forward(concat)\n    }}\n}}\n"
     );
     std::fs::write(path, code + &extra).unwrap_or_else(|e| fail(&format!("cannot write the generated model: {e}")));
+}
+
+/// A function computing `output` from `input` alone: the statements of the generated forward()
+/// (one `let name = expression;` a line) that `output` depends on. Fails the build if `output`
+/// needs any other input.
+fn branch_alone(forward: &str, name: &str, input: &str, input_type: &str, output: &str) -> String {
+    let statements: Vec<(&str, &str)> = forward
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("let ")?.split_once(" = "))
+        .collect();
+    let defined: std::collections::HashSet<&str> = statements.iter().map(|(n, _)| *n).collect();
+    let mut needed = std::collections::HashSet::from([output]);
+    let mut kept = Vec::new();
+    for (target, expression) in statements.iter().rev() {
+        if !needed.contains(target) {
+            continue;
+        }
+        for token in expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if token.starts_with("input_") && token != input {
+                fail(&format!("{output} depends on {token} as well as {input}"));
+            }
+            if defined.contains(token) {
+                needed.insert(token);
+            }
+        }
+        kept.push(format!("        let {target} = {expression}\n"));
+    }
+    if kept.is_empty() {
+        fail(&format!("the generated forward() does not compute {output}"));
+    }
+    kept.reverse();
+    format!("    pub fn {name}(&self, {input}: {input_type}) -> Tensor<2> {{\n{}        {output}\n    }}\n", kept.concat())
 }

@@ -1,4 +1,6 @@
-//! Explanations: exact Shapley values of GWSkyNet's ten inputs.
+//! Explanations: exact Shapley values of GWSkyNet's ten inputs, and partition (Owen) attributions
+//! over the pixels of its images and of the dm–dt images the classifier reads
+//! (`crate::partition`).
 //!
 //! GWSkyNet's graph is additive in its logit: each input goes through a branch of its own (the
 //! two convolution stacks, one dense layer per scalar, the detector flags as they are) and the
@@ -10,8 +12,10 @@
 //! The additivity is checked on every explanation: x itself is evaluated too, and the gap between
 //! its logit and the sum is reported (`additivity_error`).
 
+use crate::classifier::{self, Classifier};
 use crate::error::{Error, Result};
-use crate::gwskynet::{GwSkyNet, Inputs};
+use crate::gwskynet::{GwSkyNet, Image, Inputs};
+use crate::partition::{self, Attribution, ImagePartition};
 
 /// The ten inputs in the model's order, in plain words.
 pub const INPUT_NAMES: [&str; 10] = [
@@ -149,6 +153,102 @@ pub fn gwskynet_shapley_blocking(model: &GwSkyNet, x: &Inputs, baseline: &Inputs
     pollster::block_on(gwskynet_shapley(model, x, baseline))
 }
 
+/// Pixel attributions of GWSkyNet's score to one of its images: the image's pixels are the
+/// players, absent pixels take the baseline's values (zero: nothing there), the other nine inputs
+/// stay the map's. So Σ values = score − score with that image at the baseline.
+pub async fn gwskynet_image_attribution(
+    model: &GwSkyNet,
+    x: &Inputs,
+    baseline: &Inputs,
+    image: Image,
+    max_evals: usize,
+    batch_size: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<Attribution> {
+    let tree = ImagePartition::new(image.shape())?;
+    let game = model.image_game(x, image);
+    partition::explain_image_async(&tree, image.of(x), image.of(baseline), max_evals, batch_size, async |images| model.image_scores(&game, &images).await, progress).await
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub fn gwskynet_image_attribution_blocking(model: &GwSkyNet, x: &Inputs, baseline: &Inputs, image: Image, max_evals: usize, batch_size: usize) -> Result<Attribution> {
+    pollster::block_on(gwskynet_image_attribution(model, x, baseline, image, max_evals, batch_size, |_, _| {}))
+}
+
+/// The classifier's input (channels first: band, Δt, Δm) as an image for the partition
+/// (channels last), and back.
+fn channels_last(chw: &[f32], [channels, rows, columns]: [usize; 3]) -> Vec<f32> {
+    let mut out = vec![0f32; chw.len()];
+    for c in 0..channels {
+        for p in 0..rows * columns {
+            out[p * channels + c] = chw[c * rows * columns + p];
+        }
+    }
+    out
+}
+
+fn channels_first(hwc: &[f32], [channels, rows, columns]: [usize; 3]) -> Vec<f32> {
+    let mut out = vec![0f32; hwc.len()];
+    for c in 0..channels {
+        for p in 0..rows * columns {
+            out[c * rows * columns + p] = hwc[p * channels + c];
+        }
+    }
+    out
+}
+
+/// Attributions of the probability of class `class` to the pixels of a dm–dt input (as
+/// `classifier::input_image` makes it). Absent pixels are zero: no pair of points in that bin.
+/// The values come back channels last: `[Δt bin, Δm bin, band]`.
+pub async fn dmdt_attribution(
+    model: &Classifier,
+    input: &[f32],
+    class: usize,
+    max_evals: usize,
+    batch_size: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<Attribution> {
+    let (n_dt, n_dm) = classifier::grid().shape();
+    let chw = [classifier::CHANNELS, n_dt, n_dm];
+    if class >= classifier::CLASSES.len() {
+        return Err(Error::Option(format!("there are {} classes, numbered from 0", classifier::CLASSES.len())));
+    }
+    if input.len() != chw.iter().product::<usize>() {
+        return Err(Error::Value(format!("the classifier takes images of {} values", chw.iter().product::<usize>())));
+    }
+    let tree = ImagePartition::new([n_dt, n_dm, classifier::CHANNELS])?;
+    let x = channels_last(input, chw);
+    let masked = vec![0f32; x.len()];
+    let probability = async |images: Vec<Vec<f32>>| -> Result<Vec<f64>> {
+        let inputs: Vec<Vec<f32>> = images.iter().map(|i| channels_first(i, chw)).collect();
+        let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
+        Ok(model.probabilities(&refs).await?.iter().map(|p| p[class] as f64).collect())
+    };
+    partition::explain_image_async(&tree, &x, &masked, max_evals, batch_size, probability, progress).await
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub fn dmdt_attribution_blocking(model: &Classifier, input: &[f32], class: usize, max_evals: usize, batch_size: usize) -> Result<Attribution> {
+    pollster::block_on(dmdt_attribution(model, input, class, max_evals, batch_size, |_, _| {}))
+}
+
+/// Coarse groups that teach: the attributions summed per row and per column of the image
+/// (for dm–dt images, per Δt band — a time scale — and per Δm band), over all channels. Each
+/// adds up to the same total as the pixels.
+pub fn row_and_column_sums(a: &Attribution) -> (Vec<f64>, Vec<f64>) {
+    let [rows, columns, channels] = a.shape;
+    let mut by_row = vec![0.0; rows];
+    let mut by_column = vec![0.0; columns];
+    for r in 0..rows {
+        for c in 0..columns {
+            let v: f64 = a.values[(r * columns + c) * channels..][..channels].iter().sum();
+            by_row[r] += v;
+            by_column[c] += v;
+        }
+    }
+    (by_row, by_column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +267,13 @@ mod tests {
         // Symmetry: equal deltas get equal φ; a zero delta gets φ = 0 (dummy player).
         assert!(s.phi[3].abs() < 1e-12, "input 3 has delta 0: {}", s.phi[3]);
         assert!(s.phi[9] > s.phi[8] && s.phi[8] > 0.0);
+    }
+
+    #[test]
+    fn channel_order_round_trips() {
+        let chw: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let hwc = channels_last(&chw, [2, 3, 4]);
+        assert_eq!(hwc[0..4], [0.0, 12.0, 1.0, 13.0]);
+        assert_eq!(channels_first(&hwc, [2, 3, 4]), chw);
     }
 }

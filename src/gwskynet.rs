@@ -324,6 +324,60 @@ pub fn rates(score: f64) -> Rates {
 /// (build.rs checks that concatenation's order).
 const BRANCH_OF_INPUT: [usize; 10] = [1, 9, 0, 2, 3, 4, 5, 6, 7, 8];
 
+/// GWSkyNet's two image inputs, which partition explanations attribute pixel by pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Image {
+    Sky,
+    Volume,
+}
+
+impl Image {
+    pub fn named(name: &str) -> Result<Image> {
+        match name {
+            "sky" => Ok(Image::Sky),
+            "volume" => Ok(Image::Volume),
+            _ => Err(Error::Option(format!("GWSkyNet's images are 'sky' and 'volume', not '{name}'"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Image::Sky => "sky",
+            Image::Volume => "volume",
+        }
+    }
+
+    /// Rows, columns, channels.
+    pub fn shape(self) -> [usize; 3] {
+        match self {
+            Image::Sky => [SKY_SHAPE[0], SKY_SHAPE[1], 1],
+            Image::Volume => [VOLUME_SIZE, VOLUME_SIZE, 3],
+        }
+    }
+
+    pub fn of(self, x: &Inputs) -> &[f32] {
+        match self {
+            Image::Sky => &x.sky,
+            Image::Volume => &x.volume,
+        }
+    }
+
+    /// The image's position among the model's inputs.
+    fn input(self) -> usize {
+        match self {
+            Image::Sky => 0,
+            Image::Volume => 2,
+        }
+    }
+}
+
+/// One sky map with one of its images to be replaced: the model's branches for the map are
+/// computed once, and each replacement image runs through its own branch only.
+pub struct ImageGame {
+    image: Image,
+    parts: Vec<Tensor<2>>,
+}
+
 /// GWSkyNet on one device.
 pub struct GwSkyNet {
     model: generated::Model,
@@ -354,6 +408,33 @@ impl GwSkyNet {
             columns.push(part.select(0, index));
         }
         read_f32(self.model.logit_from_branches(Tensor::cat(columns, 1))).await
+    }
+
+    pub fn image_game(&self, x: &Inputs, image: Image) -> ImageGame {
+        ImageGame { image, parts: self.branches(&[x]) }
+    }
+
+    /// Scores of the game's map with its image replaced by each of `images` (channels last).
+    pub async fn image_scores(&self, game: &ImageGame, images: &[Vec<f32>]) -> Result<Vec<f64>> {
+        let n = images.len();
+        let [rows, columns, channels] = game.image.shape();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if images.iter().any(|i| i.len() != rows * columns * channels) {
+            return Err(Error::Value(format!("the {} image has {rows} × {columns} × {channels} values", game.image.name())));
+        }
+        let flat: Vec<f32> = images.iter().flat_map(|i| i.iter().copied()).collect();
+        let batch = Tensor::<4>::from_data(TensorData::new(flat, [n, rows, columns, channels]), &self.device);
+        let mut replaced = Some(match game.image {
+            Image::Sky => self.model.forward_sky_branch(batch),
+            Image::Volume => self.model.forward_volume_branch(batch),
+        });
+        let k = BRANCH_OF_INPUT[game.image.input()];
+        let columns: Vec<Tensor<2>> =
+            game.parts.iter().enumerate().map(|(j, part)| if j == k { replaced.take().expect("one branch replaced") } else { part.clone().repeat_dim(0, n) }).collect();
+        let logits = read_f32(self.model.logit_from_branches(Tensor::cat(columns, 1))).await?;
+        Ok(logits.iter().map(|&l| 1.0 / (1.0 + (-(l as f64)).exp())).collect())
     }
 
     fn branches(&self, batch: &[&Inputs]) -> Vec<Tensor<2>> {

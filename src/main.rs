@@ -165,10 +165,13 @@ struct ClassifyArgs {
 
 #[derive(Args)]
 struct ExplainArgs {
-    /// Sky maps (as for `skymap`). Light-curve explanations are not available yet.
+    /// Sky maps (as for `skymap`) and light curves (as for `classify`), told apart by their bytes.
     #[arg(required = true)]
     files: Vec<String>,
-    /// The baseline standing in for an absent input: zeros (input absent).
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// The baseline standing in for an absent input: zeros (input absent; for images, pixels
+    /// with nothing in them).
     #[arg(long, default_value = "zeros")]
     baseline: String,
     /// Instead of a fixed baseline, a background set of sky maps (repeat the flag): absent inputs
@@ -176,8 +179,24 @@ struct ExplainArgs {
     /// (interventional SHAP). Σφ is then the score minus the background's mean score.
     #[arg(long, value_name = "MAP")]
     background: Vec<String>,
-    /// One JSON object per line: file, kind, base_value, value, inputs (name → φ on the score),
-    /// inputs_logit (name → φ on the logit), base_logit, logit, additivity_error, seconds.
+    /// Sky maps: also attribute the score to the pixels of this image, `sky` or `volume` (repeat
+    /// for both), with partition (Owen) SHAP as shap's PartitionExplainer computes it.
+    #[arg(long, value_name = "IMAGE")]
+    image: Vec<String>,
+    /// Light curves: the class explained (default: the most probable one).
+    #[arg(long)]
+    class: Option<String>,
+    /// Model evaluations a partition explanation may spend (shap's max_evals).
+    #[arg(long, default_value_t = skysift::partition::DEFAULT_MAX_EVALS)]
+    max_evals: usize,
+    /// Masked images per model call; it also sets the order nodes are expanded in (shap's default 10).
+    #[arg(long, default_value_t = skysift::partition::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// One JSON object per line. Sky maps: file, kind, base_value, value, inputs (name → φ on the
+    /// score), inputs_logit, base_logit, logit, additivity_error, images (one per --image:
+    /// shape, base_value, value, evals, values), seconds. Light curves: file, object, kind,
+    /// class, base_value, value, evals, shape [Δt bins, Δm bins, bands], values (channels last),
+    /// by_dt, by_dm, dt_edges, dm_edges, seconds.
     #[arg(long)]
     json: bool,
     #[arg(long, default_value = "cpu")]
@@ -291,17 +310,22 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
     if args.baseline != "zeros" {
         return Err(Error::Option(format!("--baseline '{}': only 'zeros' is available", args.baseline)));
     }
+    let images: Vec<gwskynet::Image> = args.image.iter().map(|name| gwskynet::Image::named(name)).collect::<Result<_>>()?;
     let device = open_device(&args.backend)?;
     let model = gwskynet::GwSkyNet::new(&device);
+    let classifier = std::cell::OnceCell::new();
     let baseline = explain::zero_baseline();
     let background: Vec<gwskynet::Inputs> = args.background.iter().map(|path| prepared_map(path).map(|(_, inputs)| inputs)).collect::<Result<_>>()?;
     let baseline_name =
         if background.is_empty() { args.baseline.clone() } else { format!("mean over {} background maps", background.len()) };
     for path in &args.files {
         let bytes = read_file(path)?;
-        let map = skymap::read(&bytes).map_err(|e| {
-            prefix(path, Error::Value(format!("{e} (explanations are for GWSkyNet sky maps; light curves are not explained yet)")))
-        })?;
+        if !skymap::is_fits(&bytes) {
+            let classifier = classifier.get_or_init(|| skysift::classifier::Classifier::new(&device));
+            explain_light_curve(args, path, &bytes, classifier, out)?;
+            continue;
+        }
+        let map = skymap::read(&bytes).map_err(|e| prefix(path, e))?;
         let inputs = gwskynet::prepare(&map).map_err(|e| prefix(path, e))?;
         let start = std::time::Instant::now();
         let s = if background.is_empty() {
@@ -310,14 +334,24 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
             explain::gwskynet_shapley_background_blocking(&model, &inputs, &background)
         }
         .map_err(|e| prefix(path, e))?;
+        let mut attributions = Vec::new();
+        for &image in &images {
+            let a = explain::gwskynet_image_attribution_blocking(&model, &inputs, &baseline, image, args.max_evals, args.batch_size).map_err(|e| prefix(path, e))?;
+            attributions.push((image, a));
+        }
         let seconds = start.elapsed().as_secs_f64();
         if args.json {
             let named = |v: &[f64]| -> serde_json::Map<String, serde_json::Value> { s.names.iter().cloned().zip(v.iter().map(|&x| x.into())).collect() };
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "file": path, "kind": "skymap", "baseline": baseline_name, "base_value": s.base_value, "value": s.value,
                 "inputs": named(&s.phi), "inputs_logit": named(&s.phi_logit), "base_logit": s.base_logit, "logit": s.logit,
                 "additivity_error": s.additivity_error, "seconds": seconds,
             });
+            if !attributions.is_empty() {
+                let by_name: serde_json::Map<String, serde_json::Value> =
+                    attributions.iter().map(|(image, a)| (image.name().to_string(), serde_json::to_value(a).expect("attributions serialise"))).collect();
+                line["images"] = by_name.into();
+            }
             writeln!(out, "{line}").map_err(io_error)?;
         } else {
             writeln!(out, "{path}: score {:.4} = baseline ({baseline_name}) {:.4} + the inputs' Shapley values:", s.value, s.base_value).map_err(io_error)?;
@@ -325,6 +359,67 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
             order.sort_by(|&a, &b| s.phi[b].abs().total_cmp(&s.phi[a].abs()));
             for i in order {
                 writeln!(out, "  {:>+9.4}  {}", s.phi[i], s.names[i]).map_err(io_error)?;
+            }
+            for (image, a) in &attributions {
+                let [rows, columns, channels] = a.shape;
+                let (positive, negative) = a.values.iter().fold((0.0, 0.0), |(p, n), &v| if v > 0.0 { (p + v, n) } else { (p, n + v) });
+                writeln!(
+                    out,
+                    "  {} image, {rows}×{columns}×{channels} pixels, {} evaluations: score {:.4} without it; pixels add {positive:+.4} and {negative:+.4}",
+                    image.name(), a.evals, a.base_value
+                )
+                .map_err(io_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The classifier's verdict on each object of a light-curve file, attributed to the pixels of
+/// its dm–dt image.
+fn explain_light_curve(args: &ExplainArgs, path: &str, bytes: &[u8], model: &skysift::classifier::Classifier, out: &mut impl Write) -> Result<()> {
+    use skysift::{classifier, explain};
+    let curves = lightcurve::read(bytes, &args.columns.options()).map_err(|e| prefix(path, e))?;
+    for group in classifier::group_by_object(&curves) {
+        let start = std::time::Instant::now();
+        let (input, warnings) = classifier::input_image(&group).map_err(|e| prefix(path, e))?;
+        let p = model.probabilities_blocking(&[&input])?[0];
+        let class = match &args.class {
+            Some(name) => classifier::CLASSES
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(name))
+                .ok_or_else(|| Error::Option(format!("--class '{name}': the classes are {}", classifier::CLASSES.join(", "))))?,
+            None => (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).expect("four classes"),
+        };
+        let a = explain::dmdt_attribution_blocking(model, &input, class, args.max_evals, args.batch_size).map_err(|e| prefix(path, e))?;
+        let (by_dt, by_dm) = explain::row_and_column_sums(&a);
+        let seconds = start.elapsed().as_secs_f64();
+        let object = group[0].object.clone();
+        if args.json {
+            let grid = classifier::grid();
+            let line = serde_json::json!({
+                "file": path, "object": object, "kind": "lightcurve", "class": classifier::CLASSES[class],
+                "base_value": a.base_value, "value": a.value, "evals": a.evals, "max_evals": a.max_evals,
+                "shape": a.shape, "values": a.values, "by_dt": by_dt, "by_dm": by_dm,
+                "dt_edges": grid.dt_edges, "dm_edges": grid.dm_edges, "warnings": warnings, "seconds": seconds,
+            });
+            writeln!(out, "{line}").map_err(io_error)?;
+        } else {
+            let name = object.as_deref().map(|o| format!(" {o}")).unwrap_or_default();
+            writeln!(
+                out,
+                "{path}{name}: P({}) = {:.4}, {:.4} with an empty dm–dt image; {} evaluations",
+                classifier::CLASSES[class], a.value, a.base_value, a.evals
+            )
+            .map_err(io_error)?;
+            let grid = classifier::grid();
+            let mut order: Vec<usize> = (0..by_dt.len()).collect();
+            order.sort_by(|&x, &y| by_dt[y].abs().total_cmp(&by_dt[x].abs()));
+            for &k in order.iter().take(3) {
+                writeln!(out, "  {:>+9.4}  pairs {:.3}–{:.3} days apart", by_dt[k], grid.dt_edges[k], grid.dt_edges[k + 1]).map_err(io_error)?;
+            }
+            for w in &warnings {
+                writeln!(out, "  warning: {w}").map_err(io_error)?;
             }
         }
     }

@@ -337,21 +337,23 @@ impl<'a> OwenRun<'a> {
     }
 }
 
-/// Runs a whole partition explanation with a blocking model: `model` takes a batch of images
-/// (each `pixels` values, channels last) and returns one output per image.
-pub fn explain_image(
+/// Runs a whole partition explanation: `model` takes a batch of images (each `pixels` values,
+/// channels last) and gives one output per image; `progress` hears (evaluations done, budget)
+/// after every batch.
+pub async fn explain_image_async(
     tree: &ImagePartition,
     x: &[f32],
     masked: &[f32],
     max_evals: usize,
     batch_size: usize,
-    mut model: impl FnMut(&[Vec<f32>]) -> Result<Vec<f64>>,
+    mut model: impl AsyncFnMut(Vec<Vec<f32>>) -> Result<Vec<f64>>,
+    mut progress: impl FnMut(usize, usize),
 ) -> Result<Attribution> {
     let n = tree.pixels();
     if x.len() != n || masked.len() != n {
         return Err(Error::Value(format!("the image has {} values and its masked version {}, the partition {n}", x.len(), masked.len())));
     }
-    let ends = model(&[masked.to_vec(), x.to_vec()])?;
+    let ends = model(vec![masked.to_vec(), x.to_vec()]).await?;
     let mut run = OwenRun::new(tree, ends[0], ends[1], max_evals, batch_size)?;
     while let Some(masks) = run.next_batch() {
         let images: Vec<Vec<f32>> = masks
@@ -362,9 +364,23 @@ pub fn explain_image(
                 image
             })
             .collect();
-        run.feed(&model(&images)?)?;
+        run.feed(&model(images).await?)?;
+        progress(run.evals(), max_evals);
     }
     Ok(run.finish())
+}
+
+/// [`explain_image_async`] with a blocking model, for native callers and tests.
+#[cfg(not(target_family = "wasm"))]
+pub fn explain_image(
+    tree: &ImagePartition,
+    x: &[f32],
+    masked: &[f32],
+    max_evals: usize,
+    batch_size: usize,
+    mut model: impl FnMut(&[Vec<f32>]) -> Result<Vec<f64>>,
+) -> Result<Attribution> {
+    pollster::block_on(explain_image_async(tree, x, masked, max_evals, batch_size, async |images| model(&images), |_, _| {}))
 }
 
 #[cfg(test)]

@@ -238,6 +238,15 @@ fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String
     Ok(columns)
 }
 
+/// Whether the bytes are a FITS file (also inside gzip): what tells a sky map from a light curve.
+pub fn is_fits(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut head = [0u8; 9];
+        return flate2::read::MultiGzDecoder::new(bytes).read_exact(&mut head).is_ok() && head.starts_with(b"SIMPLE  =");
+    }
+    bytes.starts_with(b"SIMPLE  =")
+}
+
 /// Reads a sky map from the bytes of a FITS file (gzip-compressed or not).
 pub fn read(bytes: &[u8]) -> Result<SkyMap> {
     let bytes = decompress(bytes)?;

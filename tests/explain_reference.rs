@@ -1,14 +1,17 @@
 //! Exact Shapley values of GWSkyNet's ten inputs (src/explain.rs):
 //! - against Python shap's ExactExplainer on the ONNX model, same game and baseline
 //!   (tests/golden/gwskynet_shap.json, made by tests/golden/make_gwskynet_shap_golden.py): 1e-4;
+//! - partition (Owen) attributions of the score to the sky image's and the volume images'
+//!   pixels against shap's PartitionExplainer on the ONNX model
+//!   (tests/golden/gwskynet_partition.json, from tests/golden/make_gwskynet_partition_golden.py);
 //! - efficiency on every real map of ../shared/data/skymaps/reference: Σφ equals the model's own
 //!   score minus its score at the baseline to 1e-5, and the logit is additive to 1e-4.
 
 mod common;
 
 use skysift::compute;
-use skysift::explain::{coalition_batch, gwskynet_shapley_background_blocking, gwskynet_shapley_blocking, zero_baseline, COALITION_MASKS};
-use skysift::gwskynet::{synthetic_inputs, GwSkyNet, Inputs};
+use skysift::explain::{coalition_batch, gwskynet_image_attribution_blocking, gwskynet_shapley_background_blocking, gwskynet_shapley_blocking, zero_baseline, COALITION_MASKS};
+use skysift::gwskynet::{synthetic_inputs, GwSkyNet, Image, Inputs};
 
 #[derive(serde::Deserialize)]
 struct Case {
@@ -41,6 +44,46 @@ fn exact_shapley_matches_python_shap() {
         }
     }
     eprintln!("Shapley vs shap: {} maps, largest difference {worst:e}", golden.cases.len());
+}
+
+#[derive(serde::Deserialize)]
+struct PartitionCase {
+    seed: usize,
+    image: String,
+    max_evals: usize,
+    value: f64,
+    base_value: f64,
+    /// Run-length encoded: (value, count).
+    values: Vec<(f64, usize)>,
+}
+
+#[test]
+fn partition_attributions_match_python_shap() {
+    #[derive(serde::Deserialize)]
+    struct Golden {
+        cases: Vec<PartitionCase>,
+    }
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/gwskynet_partition.json")).unwrap();
+    let golden: Golden = serde_json::from_str(&text).unwrap();
+    let model = GwSkyNet::new(&compute::cpu_device());
+    for case in &golden.cases {
+        let x = synthetic_inputs(case.seed);
+        let image = Image::named(&case.image).unwrap();
+        let a = gwskynet_image_attribution_blocking(&model, &x, &zero_baseline(), image, case.max_evals, 10).unwrap();
+        let want: Vec<f64> = case.values.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
+        assert_eq!(want.len(), a.values.len());
+        assert!((a.value - case.value).abs() <= 1e-5 && (a.base_value - case.base_value).abs() <= 1e-5, "seed {}: {} / {} vs {} / {}", case.seed, a.value, a.base_value, case.value, case.base_value);
+        let diff = a.values.iter().zip(&want).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let total: f64 = a.values.iter().sum();
+        eprintln!(
+            "seed {} {} image, {} evaluations: largest difference from shap {diff:.1e}; Σ = {total:.6} = {:.6} − {:.6}",
+            case.seed, case.image, a.evals, a.value, a.base_value
+        );
+        assert!(diff <= 1e-5, "seed {} {}: differs from shap by {diff}", case.seed, case.image);
+        assert!((total - (a.value - a.base_value)).abs() <= 1e-9);
+        // The image's branch alone gives the whole model's score.
+        assert!((a.value - model.scores_blocking(&[&x]).unwrap()[0] as f64).abs() <= 1e-6);
+    }
 }
 
 #[test]
