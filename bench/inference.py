@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The dm-dt classifier (batch 1 and 256) and the exact ten-input Shapley values of GWSkyNet,
-skysift native on the CPU backend. Usage: .venv/bin/python bench/inference.py SKYSIFT_EXE LIGHTCURVES MAP..."""
+"""The dm-dt classifier (batch 1 and 256), skysift native on the CPU backend.
+Usage: .venv/bin/python bench/inference.py SKYSIFT_EXE LIGHTCURVES"""
 import json
 import subprocess
 import sys
@@ -12,16 +12,12 @@ def run(*args):
 
 
 def main():
-    exe, curves, maps = sys.argv[1], sys.argv[2], sys.argv[3:]
+    exe, curves = sys.argv[1], sys.argv[2]
     print('dm-dt classifier alone (skysift native, burn flex CPU backend; ZTF light curves repeated to the batch size)')
     print(f'{"batch":>5} {"median":>10} {"min-max":>22} {"per object":>11}')
     for batch in (1, 256):
         r = run(exe, 'bench', 'classify', curves, '--batch', str(batch), '--reps', '7')[0]
         print(f'{batch:>5} {r["median_s"] * 1e3:>8.2f}ms {r["min_s"] * 1e3:>9.2f}-{r["max_s"] * 1e3:<9.2f}ms {r["median_s"] / batch * 1e3:>9.3f}ms')
-    print()
-    print('Exact ten-input Shapley values of GWSkyNet (skysift native, CPU; inputs prepared beforehand)')
-    for r in run(exe, 'bench', 'explain', *maps, '--reps', '7'):
-        print(f'{r["file"].split("skymaps/")[-1]:<46} {r["median_s"] * 1e3:>8.1f}ms ({r["min_s"] * 1e3:.1f}-{r["max_s"] * 1e3:.1f})')
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh build browser python
-.venv/bin/python -c 'import light_curve, onnxruntime' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+.venv/bin/python -c 'import light_curve, onnxruntime, shap' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
 cargo build --release --bin skysift
 scripts/build.sh
 # The Python GWSkyNet pipeline, in a venv of its own (ligo.skymap brings astropy, healpy, ...).
@@ -27,7 +27,9 @@ MAPS="$SKYSIFT_DATA/skymaps"
 .venv/bin/python bench/skymap.py "$CARGO_TARGET_DIR/release/skysift" .venv-reference/bin/python \
   "$MAPS/o3a-gracedb/S190412m/bayestar.fits.gz" "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
 echo
-.venv/bin/python bench/inference.py "$CARGO_TARGET_DIR/release/skysift" "$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv" \
+.venv/bin/python bench/inference.py "$CARGO_TARGET_DIR/release/skysift" "$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv"
+echo
+.venv/bin/python bench/explain.py "$CARGO_TARGET_DIR/release/skysift" www/examples/rr-lyrae.csv \
   "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
 echo '```'
 echo

@@ -9,6 +9,7 @@
 //!   logit(baseline with input i taken from x) − logit(baseline): eleven evaluations, one batch;
 //! - on the probability, every coalition S is worth σ(logit(baseline) + Σ_{i∈S} Δᵢ), so the exact
 //!   sum over all 2¹⁰ coalitions needs no further model evaluation.
+//!
 //! The additivity is checked on every explanation: x itself is evaluated too, and the gap between
 //! its logit and the sum is reported (`additivity_error`).
 

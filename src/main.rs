@@ -60,10 +60,20 @@ enum BenchCommand {
         timing: ModelTiming,
     },
     /// Exact ten-input Shapley values of GWSkyNet for sky maps (inputs prepared outside the timing).
+    /// Explanations of sky maps (inputs prepared beforehand) or light curves (their first object).
     Explain {
         files: Vec<String>,
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Sky maps: partition SHAP over this image (sky or volume) instead of the exact
+        /// ten-input Shapley values. Light curves are always explained over their dm–dt image.
+        #[arg(long)]
+        image: Option<String>,
+        #[arg(long, default_value_t = skysift::partition::DEFAULT_MAX_EVALS)]
+        max_evals: usize,
+        /// Every evaluation runs the whole model (no branch reuse): what the structure saves.
+        #[arg(long)]
+        naive: bool,
     },
     /// GWSkyNet alone on made-up inputs (the same ones bench/gwskynet_model.py builds).
     Gwskynet {
@@ -589,14 +599,66 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             writeln!(out, "{line}").map_err(io_error)?;
             Ok(())
         }
-        BenchCommand::Explain { files, reps } => {
-            use skysift::{explain, gwskynet};
-            let model = gwskynet::GwSkyNet::new(&compute::cpu_device());
+        BenchCommand::Explain { files, reps, image, max_evals, naive } => {
+            use skysift::partition::{self, ImagePartition};
+            use skysift::{classifier, explain, gwskynet};
+            let device = compute::cpu_device();
+            let model = gwskynet::GwSkyNet::new(&device);
             let baseline = explain::zero_baseline();
+            let image = image.as_deref().map(gwskynet::Image::named).transpose()?;
             for path in files {
-                let (_, inputs) = prepared_map(path)?;
-                let ((median, min, max), s) = timed(*reps, || explain::gwskynet_shapley_blocking(&model, &inputs, &baseline))?;
-                let line = serde_json::json!({"file": path, "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max, "additivity_error": s.additivity_error});
+                let bytes = read_file(path)?;
+                let (what, (median, min, max), evals) = if !skysift::skymap::is_fits(&bytes) {
+                    let model = classifier::Classifier::new(&device);
+                    let curves = lightcurve::read(&bytes, &lightcurve::ReadOptions::default()).map_err(|e| prefix(path, e))?;
+                    let group = classifier::group_by_object(&curves).into_iter().next().ok_or_else(|| prefix(path, Error::Value("no light curve".into())))?;
+                    let (input, _) = classifier::input_image(&group).map_err(|e| prefix(path, e))?;
+                    let p = model.probabilities_blocking(&[&input])?[0];
+                    let class = (0..4).max_by(|&a, &b| p[a].total_cmp(&p[b])).expect("four classes");
+                    let (t, a) = timed(*reps, || explain::dmdt_attribution_blocking(&model, &input, class, *max_evals, partition::DEFAULT_BATCH_SIZE))?;
+                    ("dm–dt partition".to_string(), t, a.evals)
+                } else {
+                    let (_, inputs) = prepared_map(path)?;
+                    match (image, naive) {
+                        (None, false) => {
+                            let (t, _) = timed(*reps, || explain::gwskynet_shapley_blocking(&model, &inputs, &baseline))?;
+                            ("exact Shapley".to_string(), t, 12)
+                        }
+                        (None, true) => {
+                            // The twelve coalitions as whole-model runs.
+                            let batch = explain::coalition_batch(&inputs, &baseline);
+                            let refs: Vec<&gwskynet::Inputs> = batch.iter().collect();
+                            let (t, _) = timed(*reps, || model.logits_blocking(&refs).and_then(|l| explain::shapley_from_logits(&l)))?;
+                            ("exact Shapley, whole-model runs".to_string(), t, 12)
+                        }
+                        (Some(image), false) => {
+                            let (t, a) = timed(*reps, || explain::gwskynet_image_attribution_blocking(&model, &inputs, &baseline, image, *max_evals, partition::DEFAULT_BATCH_SIZE))?;
+                            (format!("{} partition", image.name()), t, a.evals)
+                        }
+                        (Some(image), true) => {
+                            let tree = ImagePartition::new(image.shape())?;
+                            let whole = |images: &[Vec<f32>]| -> Result<Vec<f64>> {
+                                let batch: Vec<gwskynet::Inputs> = images
+                                    .iter()
+                                    .map(|i| {
+                                        let mut x = inputs.clone();
+                                        match image {
+                                            gwskynet::Image::Sky => x.sky = i.clone(),
+                                            gwskynet::Image::Volume => x.volume = i.clone(),
+                                        }
+                                        x
+                                    })
+                                    .collect();
+                                let refs: Vec<&gwskynet::Inputs> = batch.iter().collect();
+                                Ok(model.scores_blocking(&refs)?.into_iter().map(f64::from).collect())
+                            };
+                            let masked = vec![0f32; image.of(&inputs).len()];
+                            let (t, a) = timed(*reps, || partition::explain_image(&tree, image.of(&inputs), &masked, *max_evals, partition::DEFAULT_BATCH_SIZE, whole))?;
+                            (format!("{} partition, whole-model runs", image.name()), t, a.evals)
+                        }
+                    }
+                };
+                let line = serde_json::json!({"file": path, "what": what, "evals": evals, "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max});
                 writeln!(out, "{line}").map_err(io_error)?;
             }
             Ok(())

@@ -135,6 +135,39 @@ impl Engine {
         to_js(&s)
     }
 
+    /// Partition (Owen) attributions of GWSkyNet's score to the pixels of one of its images
+    /// (`image`: "sky" or "volume"), absent pixels zero: `{shape, values (Float32Array, channels
+    /// last), base_value, value, evals, max_evals}`. `progress(evals, maxEvals)` is called after
+    /// each batch of model runs.
+    #[wasm_bindgen(js_name = gwskynetImageAttribution)]
+    pub async fn gwskynet_image_attribution(
+        &self,
+        inputs: js_sys::Array,
+        image: String,
+        max_evals: usize,
+        batch_size: usize,
+        progress: &js_sys::Function,
+    ) -> JsResult<JsValue> {
+        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
+        let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
+        let image = gwskynet::Image::named(&image).map_err(js_error)?;
+        let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
+        let a = crate::explain::gwskynet_image_attribution(model, &inputs, &crate::explain::zero_baseline(), image, max_evals, batch_size, report(progress))
+            .await
+            .map_err(js_error)?;
+        attribution_to_js(&a)
+    }
+
+    /// Partition attributions of the probability of class `class` (an index into `classes()`)
+    /// to the pixels of one classifier input (from `LightCurves.classifierInputs`): as
+    /// `gwskynetImageAttribution`, shape `[Δt bins, Δm bins, bands]`.
+    #[wasm_bindgen(js_name = dmdtAttribution)]
+    pub async fn dmdt_attribution(&self, input: Vec<f32>, class: usize, max_evals: usize, batch_size: usize, progress: &js_sys::Function) -> JsResult<JsValue> {
+        let model = self.classifier.get_or_init(|| crate::classifier::Classifier::new(&self.device));
+        let a = crate::explain::dmdt_attribution(model, &input, class, max_evals, batch_size, report(progress)).await.map_err(js_error)?;
+        attribution_to_js(&a)
+    }
+
     /// Calibrated class probabilities of the dm–dt classifier for `count` inputs made by
     /// `LightCurves.classifierInputs` (concatenated): a flat array, 4 per object, in the order
     /// of `classes()`.
@@ -148,6 +181,26 @@ impl Engine {
         let p = model.probabilities(&chunks).await.map_err(js_error)?;
         Ok(p.into_iter().flatten().collect())
     }
+}
+
+/// Progress reports to a JS callback; a callback that throws is ignored (progress is advisory).
+fn report(progress: &js_sys::Function) -> impl FnMut(usize, usize) + '_ {
+    move |done, total| {
+        let _ = progress.call2(&JsValue::NULL, &JsValue::from(done), &JsValue::from(total));
+    }
+}
+
+fn attribution_to_js(a: &crate::partition::Attribution) -> JsResult<JsValue> {
+    let out = js_sys::Object::new();
+    let values: Vec<f32> = a.values.iter().map(|&v| v as f32).collect();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&out, &key.into(), value).map(|_| ());
+    set("shape", &to_js(&a.shape)?)?;
+    set("values", &js_sys::Float32Array::from(&values[..]).into())?;
+    set("base_value", &a.base_value.into())?;
+    set("value", &a.value.into())?;
+    set("evals", &a.evals.into())?;
+    set("max_evals", &a.max_evals.into())?;
+    Ok(out.into())
 }
 
 /// The classifier's classes, in the order of `Engine.classify`'s probabilities.

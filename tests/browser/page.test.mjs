@@ -353,3 +353,60 @@ test('many files at once fill the results table, which downloads as CSV and JSON
     await session.close();
   }
 });
+
+test('partition explanations in the page equal the CLI\'s (dm–dt image of the example, sky image of the example sky map); a stop keeps the page working', async () => {
+  const example = join(root, 'www/examples/rr-lyrae.csv');
+  const exampleMap = join(root, 'www/examples/simulated-bbh.fits.gz');
+  const cliLc = JSON.parse(execFileSync(cli, ['explain', example, '--json'], { encoding: 'utf8' }));
+  const cliSky = JSON.parse(execFileSync(cli, ['explain', exampleMap, '--image', 'sky', '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  const largestDiff = (a, b) => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
+  const session = await launch({ webgpu: false });
+  try {
+    const { page, log } = await openPage(session, '/www/?backend=cpu');
+    await waitReady(page);
+    // The example light curve opens explained.
+    await page.waitForFunction(() => window.lastClassAttribution !== undefined, null, { timeout: 60000 });
+    const lc = await page.evaluate(() => ({ ...window.lastClassAttribution, values: Array.from(window.lastClassAttribution.values) }));
+    assert.equal(lc.class, cliLc.class);
+    assert.deepEqual(lc.shape, cliLc.shape);
+    const lcDiff = largestDiff(lc.values, cliLc.values);
+    console.log(`dm–dt attributions: page vs CLI largest difference ${lcDiff.toExponential(2)} (${lc.evals} evaluations)`);
+    assert.ok(lcDiff <= 1e-5 && Math.abs(lc.value - cliLc.value) <= 1e-5 && Math.abs(lc.base_value - cliLc.base_value) <= 1e-5);
+    const sum = Number(await page.getAttribute('#class-why-bars', 'data-sum'));
+    assert.ok(Math.abs(sum - (lc.value - lc.base_value)) <= 1e-5, `Σ ${sum} vs ${lc.value - lc.base_value}`);
+    assert.equal(await page.locator('#class-why-bars li').count(), 5);
+    assert.equal(await page.isVisible('#dmdt-why-canvas'), true);
+
+    // The example sky map, then its sky image explained: the CLI's values, adding up.
+    await page.click('#example-skymap');
+    await page.waitForSelector('body[data-skymap="ready"]', { timeout: 300000 });
+    await page.click('#explain-sky');
+    await page.waitForSelector('body[data-explained="sky"]', { timeout: 300000 });
+    const a = await page.evaluate(() => ({ ...window.lastImageAttribution, values: Array.from(window.lastImageAttribution.values) }));
+    const skyDiff = largestDiff(a.values, cliSky.images.sky.values);
+    console.log(`sky-image attributions: ${a.evals} evaluations in ${a.seconds.toFixed(2)} s in the page (CPU); page vs CLI largest difference ${skyDiff.toExponential(2)}; Σ ${a.sum.toExponential(3)} = ${a.value.toFixed(6)} − ${a.base_value.toFixed(6)}`);
+    assert.ok(skyDiff <= 1e-6);
+    assert.ok(Math.abs(a.sum - (a.value - a.base_value)) <= 1e-5);
+    assert.ok(Math.abs(a.value - cliSky.value) <= 1e-5);
+    await page.screenshot({ path: join(resultsDir, 'page-explained.png'), fullPage: true });
+
+    // A stop in the middle keeps what is shown, and the page goes on working.
+    const summary = await page.textContent('#explain-summary');
+    await page.click('#explain-volume');
+    await page.waitForFunction(() => /model runs/.test(document.getElementById('explain-step').textContent), null, { timeout: 60000 });
+    await page.click('#explain-cancel');
+    await page.waitForSelector('body[data-explained="stopped"]', { timeout: 60000 });
+    assert.equal(await page.isVisible('#sky-why-canvas'), true);
+    await page.selectOption('#explain-evals', '200');
+    await page.click('#explain-volume');
+    await page.waitForSelector('body[data-explained="volume"]', { timeout: 300000 });
+    const v = await page.evaluate(() => window.lastImageAttribution);
+    assert.deepEqual(v.shape, [262, 262, 3]);
+    assert.ok(v.evals <= 201 && Math.abs(v.sum - (v.value - v.base_value)) <= 1e-5);
+    assert.notEqual(await page.textContent('#explain-summary'), summary);
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.external, []);
+  } finally {
+    await session.close();
+  }
+});

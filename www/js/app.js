@@ -167,6 +167,12 @@ function showShapley(e) {
 function showSkyMap(result, name) {
   const { meta, score, far, fnr, seconds } = result;
   window.lastSkyMap = { name, score, far, fnr, seconds, meta, explanation: result.explanation };
+  explainRun?.abort();
+  currentSkyMap = { name, inputs: result.inputs, extent: meta.distmean + 2.5 * meta.diststd };
+  $('sky-why').hidden = true;
+  $('vol-why').hidden = true;
+  $('explain-summary').textContent = '';
+  delete document.body.dataset.explained;
   const pct = (x) => `${(100 * x).toFixed(x < 0.01 && x > 0 ? 2 : 1)}%`;
   const verdict = $('verdict');
   const strong = document.createElement('strong');
@@ -187,6 +193,123 @@ function showSkyMap(result, name) {
   result.volume.forEach((image, k) => {
     drawImage($(`vol-canvas-${k}`), image, 262, 262, { x: [-extent, extent, `${faces[k][0]} (Mpc)`], y: [-extent, extent, `${faces[k][1]} (Mpc)`] });
   });
+}
+
+let currentSkyMap = null;
+let explainRun = null;
+
+/** Partition SHAP over the pixels of the sky image or the volume images, with progress and stop. */
+async function explainSkyImage(image) {
+  if (!currentSkyMap) return;
+  explainRun?.abort();
+  const run = new AbortController();
+  explainRun = run;
+  const { name, inputs, extent } = currentSkyMap;
+  const maxEvals = Number($('explain-evals').value);
+  $('explain-progress').hidden = false;
+  $('explain-bar').max = maxEvals;
+  $('explain-bar').value = 0;
+  $('explain-step').textContent = `${image} image: starting…`;
+  document.body.dataset.explained = 'working';
+  const onProgress = (done, total) => {
+    $('explain-bar').value = done;
+    $('explain-step').textContent = `${image} image: ${done} of ${total} model runs…`;
+  };
+  const t0 = performance.now();
+  try {
+    const a = await sky.explainImage(inputs, image, { maxEvals, onProgress, signal: run.signal });
+    const seconds = (performance.now() - t0) / 1000;
+    const [rows, columns, channels] = a.shape;
+    let positive = 0, negative = 0, sum = 0;
+    for (const v of a.values) { sum += v; if (v > 0) positive += v; else negative += v; }
+    if (image === 'sky') {
+      drawImage($('sky-why-canvas'), a.values, columns, rows, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] }, { diverging: true });
+      $('sky-why').hidden = false;
+    } else {
+      for (let k = 0; k < channels; k++) {
+        const face = new Float32Array(rows * columns);
+        for (let p = 0; p < face.length; p++) face[p] = a.values[p * channels + k];
+        const faces = [['axis 2', 'axis 1'], ['axis 1', 'axis 3'], ['axis 2', 'axis 3']];
+        drawImage($(`vol-why-canvas-${k}`), face, columns, rows, { x: [-extent, extent, `${faces[k][0]} (Mpc)`], y: [-extent, extent, `${faces[k][1]} (Mpc)`] }, { diverging: true });
+      }
+      $('vol-why').hidden = false;
+    }
+    const sign = (v) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)}`;
+    $('explain-summary').textContent = `${name}, ${image === 'sky' ? 'sky image' : 'volume images'}: without it the score would be ${a.base_value.toFixed(4)}; its pixels add ${sign(sum)} to reach ${a.value.toFixed(4)} (${sign(positive)} towards a real event, ${sign(negative)} towards noise). ${a.evals} model runs, ${seconds.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend.`;
+    $('explain-summary').dataset.sum = String(sum);
+    $('explain-summary').dataset.base = String(a.base_value);
+    $('explain-summary').dataset.value = String(a.value);
+    $('explain-summary').dataset.seconds = String(seconds);
+    window.lastImageAttribution = { image, shape: a.shape, values: a.values, base_value: a.base_value, value: a.value, evals: a.evals, sum, seconds };
+    document.body.dataset.explained = image;
+  } catch (e) {
+    $('explain-summary').textContent = e.name === 'AbortError' ? `${name}: explanation stopped.` : `${name}: the explanation failed: ${e.message}`;
+    document.body.dataset.explained = e.name === 'AbortError' ? 'stopped' : 'error';
+  } finally {
+    if (explainRun === run) {
+      $('explain-progress').hidden = true;
+      explainRun = null;
+    }
+  }
+}
+
+/** Partition SHAP of the shown object's class over its dm–dt pixels (fast: a fraction of a second). */
+async function explainClass(objectIndex, label) {
+  const box = $('class-why');
+  $('class-why-bars').replaceChildren();
+  $('dmdt-why').hidden = true;
+  if (label === 'uncertain') {
+    box.textContent = 'Too few points to explain.';
+    return;
+  }
+  box.textContent = 'Working out which pairs of points mattered…';
+  const file = state.file;
+  try {
+    const [a, grid] = await Promise.all([
+      sky.explainClassification(file, objectIndex),
+      sky.dmdt(file, state.index, { grid: 'mahabal2017', normalisation: 'counts' }),
+    ]);
+    if (state.file !== file) return; // another file was loaded meanwhile
+    const [nDt, nDm, bands] = a.shape;
+    const matrix = Array.from({ length: nDt }, (_, i) => Array.from({ length: nDm }, (_, j) => {
+      let v = 0;
+      for (let b = 0; b < bands; b++) v += a.values[(i * nDm + j) * bands + b];
+      return v;
+    }));
+    const byDt = matrix.map((row) => row.reduce((x, y) => x + y, 0));
+    drawDmdt($('dmdt-why-canvas'), grid, null, matrix);
+    $('dmdt-why').hidden = false;
+    const sum = byDt.reduce((x, y) => x + y, 0);
+    box.textContent = `P(${a.class}) is ${(100 * a.value).toFixed(1)}%; with an empty dm–dt image it would be ${(100 * a.base_value).toFixed(1)}%. The time scales that mattered most (pairs of points this far apart):`;
+    const order = byDt.map((v, i) => i).sort((x, y) => Math.abs(byDt[y]) - Math.abs(byDt[x])).slice(0, 5);
+    const scale = Math.max(1e-12, ...order.map((i) => Math.abs(byDt[i])));
+    $('class-why-bars').replaceChildren(...order.map((i) => {
+      const li = document.createElement('li');
+      const label = document.createElement('span');
+      label.textContent = `${fmt(grid.dt_edges[i])}–${fmt(grid.dt_edges[i + 1])} days`;
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = document.createElement('span');
+      const width = (50 * Math.abs(byDt[i])) / scale;
+      fill.style.width = `${width}%`;
+      fill.style.left = byDt[i] < 0 ? `${50 - width}%` : '50%';
+      if (byDt[i] < 0) fill.className = 'neg';
+      bar.append(fill);
+      const value = document.createElement('span');
+      value.textContent = `${byDt[i] >= 0 ? '+' : '−'}${(100 * Math.abs(byDt[i])).toFixed(1)} pts`;
+      li.append(label, bar, value);
+      return li;
+    }));
+    $('class-why-bars').dataset.sum = String(sum);
+    $('class-why-bars').dataset.base = String(a.base_value);
+    $('class-why-bars').dataset.value = String(a.value);
+    $('class-why-bars').dataset.class = a.class;
+    window.lastClassAttribution = a;
+    $('dmdt-why-canvas').setAttribute('aria-label', `Attributions of P(${a.class}) on the dm–dt image: the most important time scale is ${fmt(grid.dt_edges[order[0]])}–${fmt(grid.dt_edges[order[0] + 1])} days`);
+  } catch (e) {
+    box.textContent = `Could not explain: ${e.message}`;
+  }
 }
 
 async function loadLightCurve(bytes, name) {
@@ -243,6 +366,9 @@ function showClassification(curve) {
   const warnings = $('class-warnings');
   if (c.error) {
     $('class-verdict').textContent = `Not classified: ${c.error}`;
+    $('class-why').textContent = '';
+    $('class-why-bars').replaceChildren();
+    $('dmdt-why').hidden = true;
     $('class-bars').replaceChildren();
     warnings.hidden = true;
     box.dataset.label = '';
@@ -273,6 +399,11 @@ function showClassification(curve) {
   warnings.textContent = mine.warnings.length ? `Take this answer with care: ${mine.warnings.join('; ')}.` : '';
   warnings.hidden = !mine.warnings.length;
   box.dataset.label = mine.label;
+  const objectIndex = Math.max(0, c.indexOf(mine));
+  if (state.explained !== `${state.file}:${objectIndex}`) {
+    state.explained = `${state.file}:${objectIndex}`;
+    explainClass(objectIndex, mine.label);
+  }
 }
 
 /** Draws both plots and says in text what they show (for screen readers, and the tests). */
@@ -330,6 +461,9 @@ function wireInputs() {
     await loadSkyMap(await response.arrayBuffer(), 'example: simulated binary black hole (BAYESTAR)');
   });
   $('skymap-cancel').addEventListener('click', () => skyMapRun?.abort());
+  $('explain-sky').addEventListener('click', () => explainSkyImage('sky'));
+  $('explain-volume').addEventListener('click', () => explainSkyImage('volume'));
+  $('explain-cancel').addEventListener('click', () => explainRun?.abort());
   $('export-csv').addEventListener('click', () => download(resultsCsv(), 'skysift-results.csv', 'text/csv'));
   $('export-json').addEventListener('click', () => download(JSON.stringify(results, null, 2), 'skysift-results.json', 'application/json'));
   $('results-clear').addEventListener('click', () => { results.length = 0; renderResults(); });

@@ -15,6 +15,17 @@ export function viridis(x) {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
+// Diverging colours for attributions: orange (towards noise / against the class) through
+// light grey (no effect) to blue (towards a real event / for the class); Okabe–Ito ends, so
+// colour-blind safe, and the same colours as the bar charts.
+const NEGATIVE = [213, 94, 0], NEUTRAL = [242, 242, 242], POSITIVE = [0, 114, 178];
+
+export function divergingRgb(x) {
+  const t = Math.min(1, Math.max(-1, x));
+  const end = t < 0 ? NEGATIVE : POSITIVE;
+  return NEUTRAL.map((v, k) => Math.round(v + (end[k] - v) * Math.abs(t)));
+}
+
 const BAND_COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00']; // Okabe–Ito
 
 function niceTicks(lo, hi, count = 5) {
@@ -98,16 +109,21 @@ function dmdtLayout(canvas, record) {
 
 export const fmt = (v) => (Math.abs(v) >= 1 || v === 0 ? String(+v.toPrecision(3)) : v.toPrecision(2));
 
-/** dm–dt image: Δt bins left to right, Δm bins bottom to top, colour ∝ log(1 + value). */
-export function drawDmdt(canvas, record, pixel) {
+/**
+ * dm–dt image: Δt bins left to right, Δm bins bottom to top, colour ∝ log(1 + value). With
+ * `attribution` (a [Δt][Δm] matrix of signed values) it draws those instead, in diverging colours.
+ */
+export function drawDmdt(canvas, record, pixel, attribution = null) {
   const ctx = prepare(canvas);
   if (!record) return;
   const { m, nDt, nDm, w, h, cw, ch } = dmdtLayout(canvas, record);
-  const max = Math.max(0, ...record.image.flat());
+  const values = attribution ?? record.image;
+  const max = attribution ? Math.max(1e-300, ...values.flat().map(Math.abs)) : Math.max(0, ...values.flat());
   const scale = (v) => (max > 0 ? Math.log1p(v) / Math.log1p(max) : 0);
+  const colour = attribution ? (v) => `rgb(${divergingRgb(v / max).join(',')})` : (v) => viridis(scale(v));
   for (let i = 0; i < nDt; i++) {
     for (let j = 0; j < nDm; j++) {
-      ctx.fillStyle = viridis(scale(record.image[i][j]));
+      ctx.fillStyle = colour(values[i][j]);
       ctx.fillRect(m.left + i * cw, m.top + (nDm - 1 - j) * ch, Math.ceil(cw), Math.ceil(ch));
     }
   }
@@ -124,13 +140,14 @@ export function drawDmdt(canvas, record, pixel) {
   verticalText(ctx, 'Δm (mag)', 14, m.top + h / 2);
   // Colour bar.
   const bx = canvas.width - m.right + 16, bw = 14;
-  for (let k = 0; k < h; k++) { ctx.fillStyle = viridis(1 - k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
+  const barColour = attribution ? (f) => `rgb(${divergingRgb(1 - 2 * f).join(',')})` : (f) => viridis(1 - f);
+  for (let k = 0; k < h; k++) { ctx.fillStyle = barColour(k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
   ctx.strokeRect(bx, m.top, bw, h);
   ctx.fillStyle = '#1b1f24';
   ctx.textAlign = 'left';
-  ctx.fillText(fmt(max), bx + bw + 4, m.top + 10);
-  ctx.fillText('0', bx + bw + 4, m.top + h);
-  verticalText(ctx, 'pairs (log scale)', canvas.width - 8, m.top + h / 2);
+  ctx.fillText(attribution ? `+${fmt(max)}` : fmt(max), bx + bw + 4, m.top + 10);
+  ctx.fillText(attribution ? `−${fmt(max)}` : '0', bx + bw + 4, m.top + h);
+  verticalText(ctx, attribution ? 'effect on the probability' : 'pairs (log scale)', canvas.width - 8, m.top + h / 2);
   if (pixel) {
     ctx.strokeStyle = '#d55e00';
     ctx.lineWidth = 2;
@@ -161,16 +178,17 @@ function viridisRgb(x) {
  * A row-major image (`width` × `height`, values ≥ 0, peak 1) in viridis, with axis labels:
  * `axes = {x: [left, right, label], y: [bottom, top, label]}`. Row 0 is drawn at the bottom.
  */
-export function drawImage(canvas, data, width, height, axes) {
+export function drawImage(canvas, data, width, height, axes, { diverging = false } = {}) {
   const ctx = prepare(canvas);
-  const m = { left: 52, right: 64, top: 10, bottom: 38 };
+  const m = { left: 52, right: diverging ? 84 : 64, top: 10, bottom: 38 };
   const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
   const pixels = new ImageData(width, height);
   let peak = 0;
-  for (const v of data) peak = Math.max(peak, v);
+  for (const v of data) peak = Math.max(peak, diverging ? Math.abs(v) : v);
+  const colour = diverging ? (v) => divergingRgb(peak > 0 ? v / peak : 0) : (v) => viridisRgb(peak > 0 ? v / peak : 0);
   for (let row = 0; row < height; row++) {
     for (let col = 0; col < width; col++) {
-      const c = viridisRgb(peak > 0 ? data[row * width + col] / peak : 0);
+      const c = colour(data[row * width + col]);
       const k = 4 * ((height - 1 - row) * width + col);
       pixels.data.set([c[0], c[1], c[2], 255], k);
     }
@@ -188,10 +206,11 @@ export function drawImage(canvas, data, width, height, axes) {
   for (const v of niceTicks(Math.min(y0, y1), Math.max(y0, y1), 5)) ctx.fillText(fmt(v), m.left - 4, m.top + h - ((v - y0) / (y1 - y0)) * h + 4);
   verticalText(ctx, yLabel, 12, m.top + h / 2);
   const bx = canvas.width - m.right + 12, bw = 12;
-  for (let k = 0; k < h; k++) { ctx.fillStyle = viridis(1 - k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
+  const barColour = diverging ? (f) => `rgb(${divergingRgb(1 - 2 * f).join(',')})` : (f) => viridis(1 - f);
+  for (let k = 0; k < h; k++) { ctx.fillStyle = barColour(k / h); ctx.fillRect(bx, m.top + k, bw, 1); }
   ctx.strokeRect(bx, m.top, bw, h);
   ctx.fillStyle = '#1b1f24';
   ctx.textAlign = 'left';
-  ctx.fillText('peak', bx + bw + 3, m.top + 10);
-  ctx.fillText('0', bx + bw + 3, m.top + h);
+  ctx.fillText(diverging ? `+${fmt(peak)}` : 'peak', bx + bw + 3, m.top + 10);
+  ctx.fillText(diverging ? `−${fmt(peak)}` : '0', bx + bw + 3, m.top + h);
 }

@@ -36,6 +36,10 @@ export class Skysift {
     this.#worker.onmessage = ({ data }) => {
       const waiting = this.#pending.get(data.id);
       if (!waiting) return;
+      if ('progress' in data) {
+        waiting.onProgress?.(...data.progress);
+        return;
+      }
       this.#pending.delete(data.id);
       if ('error' in data) {
         if (data.panic) this.#restartLater();
@@ -63,11 +67,11 @@ export class Skysift {
     this.#pending.clear();
   }
 
-  async #call(method, params = {}, transfer = []) {
+  async #call(method, params = {}, transfer = [], onProgress = null) {
     if (!this.#worker && method !== 'init') await this.start();
     return new Promise((resolve, reject) => {
       const id = this.#next++;
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, onProgress });
       this.#worker.postMessage({ id, method, params }, transfer);
     });
   }
@@ -110,10 +114,47 @@ export class Skysift {
     return this.#call('release', { file });
   }
 
+  // Runs `work` so that aborting `signal` stops it at once (the worker is replaced) and rejects
+  // with the signal's reason.
+  async #abortable(signal, work) {
+    signal?.throwIfAborted();
+    const abort = () => this.#restartLater(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await work();
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /**
+   * Partition (Owen) SHAP of GWSkyNet's score over the pixels of `image` ('sky' or 'volume'),
+   * as shap's PartitionExplainer computes it; absent pixels are zero. `inputs` are the ten
+   * arrays `scoreSkyMap` returns. Resolves to { shape: [rows, columns, channels], values
+   * (Float32Array, channels last), base_value, value, evals, max_evals }: the values add up to
+   * value − base_value (the score without the image). onProgress(evals, maxEvals).
+   */
+  explainImage(inputs, image, { maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
+    return this.#abortable(signal, () => this.#call('explainImage', { inputs, image, maxEvals, batchSize }, [], onProgress));
+  }
+
+  /**
+   * Partition SHAP of the classifier's probability for a class (default: the most probable)
+   * over the pixels of the dm–dt input of object number `object` of a read light-curve file:
+   * as `explainImage`, shape [Δt bins, Δm bins, bands (blue, red)], plus `class` and `object`.
+   */
+  explainClassification(file, object = 0, { className = null, maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
+    return this.#abortable(signal, () => this.#call('explainClassification', { file, object, className, maxEvals, batchSize }, [], onProgress));
+  }
+
   /**
    * Scores a BAYESTAR sky map (FITS bytes, flat or multi-order, gzip or not) with GWSkyNet:
-   * { meta, score, far, fnr, sky, volume: [3], explanation, seconds: {read, sky, volume: [3], volumeWall, model,
-   * explain, total} }; `explanation` holds the exact Shapley values of the ten inputs (zero baseline).
+   * { meta, score, far, fnr, sky, volume: [3], explanation, inputs, seconds: {read, sky, volume: [3], volumeWall,
+   * model, explain, total} }; `explanation` holds the exact Shapley values of the ten inputs (zero
+   * baseline), `inputs` the ten arrays GWSkyNet read (for `explainImage`).
    * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
    * divided by its peak); with more than one core, up to two helper workers render volume
    * images in parallel. onProgress({step, done, total}) is called between steps; aborting
@@ -183,9 +224,10 @@ export class Skysift {
       const explanation = await this.#call('explainSkyMap', { file });
       signal?.throwIfAborted();
       seconds.explain = now() - t;
+      const inputs = await this.#call('skyMapInputs', { file });
       seconds.total = now() - t0;
       onProgress({ step: 'done', done: steps.length, total: steps.length });
-      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, explanation, seconds };
+      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, explanation, inputs, seconds };
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
       throw e;

@@ -117,6 +117,33 @@ const methods = {
   async explainSkyMap({ file }) {
     return await requireEngine().gwskynetShapley(requireFile(file).inputs());
   },
+  skyMapInputs({ file }) {
+    return requireFile(file).inputs();
+  },
+  // Partition (Owen) attributions of the score to the pixels of the sky or volume images.
+  async explainImage({ inputs, image, maxEvals = 500, batchSize = 10 }, progress) {
+    const arrays = inputs.map((a) => new Float32Array(a));
+    return await requireEngine().gwskynetImageAttribution(arrays, image, maxEvals, batchSize, progress);
+  },
+  // Partition attributions of one class's probability to the pixels of object `object`'s
+  // dm–dt input (the default class: the most probable one).
+  async explainClassification({ file, object = 0, className = null, maxEvals = 500, batchSize = 10 }, progress) {
+    const { inputs, objects } = requireFile(file).classifierInputs();
+    if (object < 0 || object >= objects.length) throw new Error(`object ${object} does not exist (the file has ${objects.length})`);
+    const size = inputs.length / objects.length;
+    const input = inputs.slice(object * size, (object + 1) * size);
+    const names = classes();
+    let index;
+    if (className === null) {
+      const p = await requireEngine().classify(input, 1);
+      index = p.indexOf(Math.max(...p));
+    } else {
+      index = names.indexOf(className);
+      if (index < 0) throw new Error(`no class '${className}': the classes are ${names.join(', ')}`);
+    }
+    const attribution = await requireEngine().dmdtAttribution(input, index, maxEvals, batchSize, progress);
+    return { ...attribution, class: names[index], object: objects[object].object ?? null };
+  },
   release({ file }) {
     files.get(file)?.free();
     files.delete(file);
@@ -140,7 +167,8 @@ self.onmessage = async ({ data: { id, method, params } }) => {
     await ready;
     const fn = methods[method];
     if (!fn) throw new Error(`unknown method ${method}`);
-    const result = await fn(params ?? {});
+    const progress = (done, total) => self.postMessage({ id, progress: [done, total] });
+    const result = await fn(params ?? {}, progress);
     self.postMessage({ id, result });
   } catch (e) {
     // A wasm RuntimeError is a panic (a bug): the page restarts this worker.
