@@ -397,6 +397,12 @@ test('partition explanations in the page equal the CLI\'s (dm–dt image of the 
     await page.click('#explain-cancel');
     await page.waitForSelector('body[data-explained="stopped"]', { timeout: 60000 });
     assert.equal(await page.isVisible('#sky-why-canvas'), true);
+    // The stop replaced the worker; the light curve on screen still answers a hover.
+    await page.locator('#dmdt-canvas').scrollIntoViewIfNeeded();
+    const box = await page.locator('#dmdt-canvas').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.45);
+    await page.waitForFunction(() => document.getElementById('dmdt-canvas').dataset.hover !== '', null, { timeout: 30000 });
+    assert.equal(await page.isVisible('#message'), false);
     await page.selectOption('#explain-evals', '200');
     await page.click('#explain-volume');
     await page.waitForSelector('body[data-explained="volume"]', { timeout: 300000 });

@@ -126,6 +126,7 @@ async function loadSkyMap(bytes, name) {
     document.body.dataset.skymap = 'ready';
   } catch (e) {
     if (e.name !== 'AbortError') addResults([{ file: name, kind: 'sky map', error: e.message }]);
+    else await restoreLightCurve();
     box.textContent = e.name === 'AbortError' ? `${name}: stopped.` : `${name}: ${e.message}`;
     box.hidden = false;
     document.body.dataset.skymap = e.name === 'AbortError' ? 'stopped' : 'error';
@@ -244,6 +245,7 @@ async function explainSkyImage(image) {
     document.body.dataset.explained = image;
   } catch (e) {
     $('explain-summary').textContent = e.name === 'AbortError' ? `${name}: explanation stopped.` : `${name}: the explanation failed: ${e.message}`;
+    if (e.name === 'AbortError') await restoreLightCurve();
     document.body.dataset.explained = e.name === 'AbortError' ? 'stopped' : 'error';
   } finally {
     if (explainRun === run) {
@@ -312,12 +314,28 @@ async function explainClass(objectIndex, label) {
   }
 }
 
+/**
+ * A stop replaces the worker, and with it the light-curve file it had read: read the shown
+ * file again so that hovering and explaining keep working (nothing on screen changes).
+ */
+async function restoreLightCurve() {
+  if (!state.bytes) return;
+  try {
+    const { file } = await sky.readLightCurves(state.bytes.slice(0));
+    state.file = file;
+    state.explained = `${file}:${state.explained?.split(':')[1] ?? ''}`;
+  } catch (e) {
+    showMessage(`The light curve could not be read again after the stop: ${e.message}`);
+  }
+}
+
 async function loadLightCurve(bytes, name) {
   // A failed read keeps what is on screen: state changes only after success.
   try {
+    const kept = bytes.slice(0);
     const { file, curves } = await sky.readLightCurves(bytes);
     if (state.file !== null) sky.release(state.file).catch(() => {});
-    Object.assign(state, { file, curves, index: 0 });
+    Object.assign(state, { file, curves, index: 0, bytes: kept });
     showMessage('');
     $('file-info').textContent = `${name}: ${curves.length} light curve${curves.length === 1 ? '' : 's'}.`;
     const select = $('curve-select');
@@ -434,8 +452,13 @@ async function hoverDmdt(event) {
   if (!pixel) {
     state.highlight = null;
   } else {
-    const pairs = await sky.pairsInPixel(state.file, state.index, state.record.grid === 'custom' ? null : state.record.grid, pixel.iDt, pixel.iDm, 2000);
-    state.highlight = { key, pixel, pairs };
+    try {
+      const pairs = await sky.pairsInPixel(state.file, state.index, state.record.grid === 'custom' ? null : state.record.grid, pixel.iDt, pixel.iDm, 2000);
+      state.highlight = { key, pixel, pairs };
+    } catch (e) {
+      showMessage(e.message);
+      return;
+    }
   }
   showHighlight();
 }
