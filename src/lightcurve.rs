@@ -213,6 +213,11 @@ fn table_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .unwrap_or("");
     let delimiter = detect_delimiter(first);
+    // Count first: a file far over the limit is refused before its rows take memory (each
+    // row's cells are kept as strings until the columns are known).
+    if text.lines().filter(|l| { let l = l.trim_start(); !l.is_empty() && !l.starts_with('#') }).nth(MAX_ROWS + 1).is_some() {
+        return Err(too_many_rows());
+    }
     let mut rows = Vec::new();
     if delimiter == Delimiter::Whitespace {
         for (i, line) in text.lines().enumerate() {

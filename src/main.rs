@@ -330,7 +330,7 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
         if background.is_empty() { args.baseline.clone() } else { format!("mean over {} background maps", background.len()) };
     for path in &args.files {
         let bytes = read_file(path)?;
-        if !skymap::is_fits(&bytes) {
+        if !skymap::is_fits(&bytes) && !named_like_fits(path) {
             let classifier = classifier.get_or_init(|| skysift::classifier::Classifier::new(&device));
             explain_light_curve(args, path, &bytes, classifier, out)?;
             continue;
@@ -383,6 +383,14 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `.fits`, `.fit`, `.fts`, gzipped or not: read as a sky map whatever the bytes say, so that a
+/// damaged one gets the sky-map reader's error.
+fn named_like_fits(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
+    [".fits", ".fit", ".fts"].iter().any(|e| lower.ends_with(e))
 }
 
 /// The classifier's verdict on each object of a light-curve file, attributed to the pixels of
@@ -488,6 +496,9 @@ fn run_skymap(args: &SkymapArgs, out: &mut impl Write) -> Result<()> {
                 }
                 out.flush().map_err(io_error)?;
             }
+            // With one map, its error is the command's (one line); with many, each failure is
+            // reported as it happens and the others still run.
+            Err(e) if args.files.len() == 1 => return Err(e),
             Err(e) => {
                 eprintln!("skysift: error: {e}");
                 failed += 1;

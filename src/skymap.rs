@@ -201,6 +201,9 @@ fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String
     for f in fields(header, count, row_bytes as u64)? {
         let integer = matches!(f.letter, b'I' | b'J' | b'K');
         if !(integer || matches!(f.letter, b'E' | b'D')) || f.repeat == 0 {
+            if ["UNIQ", "PROB", "PROBABILITY", "PROBDENSITY", "DISTMU", "DISTSIGMA", "DISTNORM"].contains(&f.name.as_str()) {
+                return Err(Error::Format(format!("column {} holds {} values; sky-map columns hold numbers (TFORM E, D, I, J or K)", f.name, if f.letter == b'A' { "text" } else { "non-numeric" })));
+            }
             continue;
         }
         // TZERO = 2^63 on a K column is FITS's way to store unsigned 64-bit integers (old
@@ -256,7 +259,7 @@ pub fn read(bytes: &[u8]) -> Result<SkyMap> {
     let mut header = std::collections::HashMap::new();
     let mut table: Option<(usize, usize)> = None;
     for hdu in fitsrs::Fits::from_reader(std::io::Cursor::new(&bytes[..])) {
-        let hdu = hdu.map_err(|e| Error::Format(format!("the FITS file is damaged: {e}")))?;
+        let hdu = hdu.map_err(fits_error)?;
         match hdu {
             fitsrs::HDU::Primary(h) | fitsrs::HDU::XImage(h) => collect_header(h.get_header().iter(), &mut header),
             fitsrs::HDU::XBinaryTable(h) => {
@@ -274,6 +277,40 @@ pub fn read(bytes: &[u8]) -> Result<SkyMap> {
     let data = &data[..size.min(data.len())];
     let columns = decode_columns(data, &header)?;
     build(columns, &header)
+}
+
+/// fitsrs's errors in words a user can act on.
+fn fits_error(e: fitsrs::error::Error) -> Error {
+    use fitsrs::error::Error as F;
+    match e {
+        F::Io(std::io::ErrorKind::UnexpectedEof) | F::FailReadingNextBytes => {
+            Error::Format("the FITS file is truncated: it ends inside a header".into())
+        }
+        F::Io(kind) => Error::Format(format!("the FITS file could not be read ({kind})")),
+        F::FailFindingKeyword(key) => Error::Format(format!("the FITS file is damaged: a header lacks its {key} keyword")),
+        // Messages of serde's kind ("invalid type: ...") come from a mandatory keyword that
+        // has no value of the right type.
+        F::DynamicError(m) if m.starts_with("invalid type") || m.starts_with("invalid value") => {
+            Error::Format(format!("the FITS file is damaged: a mandatory header keyword is missing or malformed ({m})"))
+        }
+        other => Error::Format(format!("the FITS file is damaged: {other}")),
+    }
+}
+
+/// Probabilities must be numbers: a NaN would make every input of GWSkyNet NaN.
+fn check_finite(name: &str, values: &[f64]) -> Result<()> {
+    let bad: Vec<usize> = values.iter().enumerate().filter(|(_, v)| !v.is_finite()).map(|(i, _)| i).collect();
+    match bad.first() {
+        None => Ok(()),
+        Some(&first) => Err(Error::Format(format!(
+            "column {name} has {} value{} that {} not a finite number (the first in row {}: {})",
+            bad.len(),
+            if bad.len() == 1 { "" } else { "s" },
+            if bad.len() == 1 { "is" } else { "are" },
+            first + 1,
+            values[first]
+        ))),
+    }
 }
 
 fn collect_header<'a>(cards: impl Iterator<Item = (&'a str, &'a fitsrs::card::Value)>, out: &mut std::collections::HashMap<String, String>) {
@@ -313,6 +350,7 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
     };
     if let Some(uniq) = take("UNIQ") {
         let density = take("PROBDENSITY").ok_or_else(|| Error::Format("the multi-order sky map has no PROBDENSITY column".into()))?;
+        check_finite("PROBDENSITY", &density.values)?;
         let distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
         meta.ordering = "NUNIQ".into();
         let uniq = uniq.ints.ok_or_else(|| Error::Format("the UNIQ column must hold integers".into()))?;
@@ -321,6 +359,7 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
     let prob = take("PROB").or_else(|| take("PROBABILITY")).ok_or_else(|| {
         Error::Format("the FITS table has neither UNIQ/PROBDENSITY nor PROB columns: it is not a HEALPix sky map".into())
     })?;
+    check_finite(&prob.name, &prob.values)?;
     let npix = prob.values.len() as u64;
     let nside = ((npix / 12) as f64).sqrt().round() as u64;
     if npix == 0 || 12 * nside * nside != npix || !nside.is_power_of_two() {

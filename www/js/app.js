@@ -1,7 +1,7 @@
 // The page: loads files, asks the worker for results, draws them. Text from files is only
 // ever set with textContent, never as HTML.
 import { createSkysift } from './skysift.js';
-import { drawLightCurve, drawDmdt, drawImage, dmdtPixelAt, fmt } from './plots.js';
+import { drawLightCurve, drawDmdt, drawImage, dmdtPixelAt, extent, fmt } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -29,13 +29,16 @@ function describeBackend(info) {
   document.body.dataset.fallback = String(info.fallback);
 }
 
-/** FITS (a sky map) rather than a light curve? By the bytes, looking inside gzip if needed. */
+/**
+ * FITS (a sky map) rather than a light curve? By the name (so that a damaged .fits file gets the
+ * sky-map reader's message), else by the bytes, looking inside gzip if needed.
+ */
 async function isFits(bytes, name) {
+  if (/\.(fits?|fts)(\.gz)?$/i.test(name)) return true;
   const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 6));
   const text = (b) => String.fromCharCode(...b);
   if (text(head) === 'SIMPLE') return true;
   if (head[0] !== 0x1f || head[1] !== 0x8b) return false;
-  if (/\.(fits?|fts)(\.gz)?$/i.test(name)) return true;
   try {
     const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
     const { value } = await reader.read();
@@ -334,6 +337,14 @@ async function loadLightCurve(bytes, name) {
   try {
     const kept = bytes.slice(0);
     const { file, curves } = await sky.readLightCurves(bytes);
+    // A file whose first curve cannot make a dm–dt image (too many points, say) is an error,
+    // and what is on screen stays.
+    try {
+      await sky.dmdt(file, 0, { grid: $('grid-select').value, normalisation: 'counts' });
+    } catch (e) {
+      sky.release(file).catch(() => {});
+      throw e;
+    }
     if (state.file !== null) sky.release(state.file).catch(() => {});
     Object.assign(state, { file, curves, index: 0, bytes: kept });
     showMessage('');
@@ -441,7 +452,7 @@ function redraw() {
   const curve = state.curves[state.index];
   drawLightCurve($('lc-canvas'), curve, state.highlight?.pairs ?? null);
   drawDmdt($('dmdt-canvas'), state.record, state.highlight?.pixel ?? null);
-  $('lc-canvas').setAttribute('aria-label', `Light curve of ${curve.time.length} points, magnitudes ${Math.min(...curve.mag).toFixed(2)} to ${Math.max(...curve.mag).toFixed(2)}`);
+  $('lc-canvas').setAttribute('aria-label', `Light curve of ${curve.time.length} points, magnitudes ${extent(curve.mag).map((m) => m.toFixed(2)).join(' to ')}`);
 }
 
 async function hoverDmdt(event) {

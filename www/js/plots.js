@@ -57,6 +57,13 @@ function prepare(canvas) {
   return ctx;
 }
 
+/** [min, max] of a long array (spreading it into Math.min overflows the stack past ~100 000). */
+export function extent(values) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  return [lo, hi];
+}
+
 /** Light curve with magnitudes increasing downwards; `pairs` = [i0, j0, i1, j1, ...] to highlight. */
 export function drawLightCurve(canvas, curve, pairs) {
   const ctx = prepare(canvas);
@@ -65,7 +72,7 @@ export function drawLightCurve(canvas, curve, pairs) {
   const h = canvas.height - m.top - m.bottom;
   const { time, mag } = curve;
   const err = curve.err ?? null;
-  const t0 = Math.min(...time), t1 = Math.max(...time);
+  const [t0, t1] = extent(time);
   let lo = Infinity, hi = -Infinity;
   mag.forEach((v, i) => { const e = err ? err[i] : 0; lo = Math.min(lo, v - e); hi = Math.max(hi, v + e); });
   const pad = (hi - lo || 1) * 0.05;
