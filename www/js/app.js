@@ -531,6 +531,22 @@ async function main() {
   $('self-check').textContent = check.error
     ? `Self-check failed: ${check.error}`
     : `Self-check (a convolution and a matrix product): largest difference from exact arithmetic ${check.maxAbsDiff.toExponential(2)}.`;
+  // ?src=URL opens that file instead of the example (a file of this site: the page's
+  // Content-Security-Policy lets it fetch nothing else).
+  const src = params.get('src');
+  if (src) {
+    try {
+      const url = new URL(src, location.href);
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+      await loadBytes(await response.arrayBuffer(), url.pathname.split('/').pop() || src);
+      return;
+    } catch (e) {
+      await loadExample();
+      showMessage(`Could not open ${src} (only files of this site can be opened): ${e.message}`);
+      return;
+    }
+  }
   await loadExample();
 }
 
