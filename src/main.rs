@@ -537,6 +537,8 @@ fn score_map(path: &str, args: &SkymapArgs, model: &skysift::gwskynet::GwSkyNet)
     }
     Ok(serde_json::json!({
         "file": path,
+        "area50_deg2": skysift::skymap::credible_area(&map, 0.5),
+        "area90_deg2": skysift::skymap::credible_area(&map, 0.9),
         "score": score,
         "far": rates.far,
         "fnr": rates.fnr,

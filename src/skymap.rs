@@ -490,6 +490,73 @@ fn finish(meta: Meta, uniq: Vec<u64>, density: Vec<f64>, distance: Option<Distan
     })
 }
 
+/// Solid angle of a pixel of `order`, in steradians.
+fn pixel_area(order: u8) -> f64 {
+    4.0 * std::f64::consts::PI / (12u64 << (2 * order as u32)) as f64
+}
+
+/// The credible level of each pixel: the probability held by all pixels at least as dense
+/// (ligo.skymap's `find_greedy_credible_levels`). The 90% credible region is where it is ≤ 0.9.
+pub fn credible_levels(map: &SkyMap) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..map.len()).collect();
+    order.sort_by(|&a, &b| map.prob_density[b].total_cmp(&map.prob_density[a]));
+    let mut levels = vec![0.0; map.len()];
+    let mut cumulative = 0.0;
+    for k in order {
+        let (o, _) = uniq_to_nested(map.uniq[k]).expect("checked when read");
+        cumulative += map.prob_density[k] * pixel_area(o);
+        levels[k] = cumulative;
+    }
+    levels
+}
+
+/// Area of the smallest region holding probability `p`, in square degrees, interpolated within
+/// the pixel that crosses `p` as ligo.skymap's `crossmatch` does (`contour_areas`).
+pub fn credible_area(map: &SkyMap, p: f64) -> f64 {
+    let square_degrees = (180.0 / std::f64::consts::PI).powi(2);
+    let mut order: Vec<usize> = (0..map.len()).collect();
+    order.sort_by(|&a, &b| map.prob_density[b].total_cmp(&map.prob_density[a]));
+    let (mut prob, mut area) = (0.0, 0.0);
+    for k in order {
+        let da = pixel_area(uniq_to_nested(map.uniq[k]).expect("checked when read").0);
+        let dp = map.prob_density[k] * da;
+        if dp > 0.0 && prob + dp >= p {
+            return (area + da * ((p - prob) / dp).max(0.0)) * square_degrees;
+        }
+        prob += dp;
+        area += da;
+    }
+    4.0 * std::f64::consts::PI * square_degrees
+}
+
+/// A Mollweide view of the map, `width` × `height` cells, row 0 at the top (north), centred
+/// on right ascension 180° with right ascension growing to the left, as astronomers draw the
+/// sky (ligo.skymap's "astro mollweide"). Each cell inside the ellipse gets the probability
+/// density and the credible level of the pixel under its centre; cells outside get NaN.
+pub fn mollweide(map: &SkyMap, levels: &[f64], width: usize, height: usize) -> (Vec<f32>, Vec<f32>) {
+    let starts = map.machine_starts();
+    let (mut density, mut level) = (vec![f32::NAN; width * height], vec![f32::NAN; width * height]);
+    let sqrt2 = std::f64::consts::SQRT_2;
+    for row in 0..height {
+        // Cell centres in the projection plane: x in [−2√2, 2√2], y in [−√2, √2].
+        let y = sqrt2 * (1.0 - 2.0 * (row as f64 + 0.5) / height as f64);
+        let theta = (y / sqrt2).asin();
+        let lat = ((2.0 * theta + (2.0 * theta).sin()) / std::f64::consts::PI).clamp(-1.0, 1.0).asin();
+        for col in 0..width {
+            let x = 2.0 * sqrt2 * (2.0 * (col as f64 + 0.5) / width as f64 - 1.0);
+            let lon = std::f64::consts::PI * x / (2.0 * sqrt2 * theta.cos());
+            if lon.abs() > std::f64::consts::PI {
+                continue; // outside the ellipse
+            }
+            let ra = (std::f64::consts::PI - lon).rem_euclid(2.0 * std::f64::consts::PI);
+            let k = SkyMap::pixel_at(&starts, ra, lat);
+            density[row * width + col] = map.prob_density[k] as f32;
+            level[row * width + col] = levels[k] as f32;
+        }
+    }
+    (density, level)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,5 +676,26 @@ mod tests {
     fn not_fits_is_refused() {
         assert!(read(b"hello").unwrap_err().to_string().contains("not a FITS file"));
         assert!(read(&[0x1f, 0x8b, 8, 0, 0]).unwrap_err().to_string().contains("gzip"));
+    }
+
+    #[test]
+    fn credible_levels_and_areas_of_a_two_part_map() {
+        // Order 0: twelve base pixels; all the probability in two of them, 3:1.
+        let area = 4.0 * std::f64::consts::PI / 12.0;
+        let mut density = vec![0.0; 12];
+        density[3] = 0.75 / area;
+        density[7] = 0.25 / area;
+        let map = SkyMap { meta: Meta::default(), uniq: (4..16).collect(), prob_density: density, distance: None };
+        let levels = credible_levels(&map);
+        assert!((levels[3] - 0.75).abs() < 1e-12 && (levels[7] - 1.0).abs() < 1e-12);
+        let sq_deg = 41252.96124941927 / 12.0;
+        // As ligo.skymap interpolates: 50% is 2/3 of the first pixel, 90% all of it and 60% of the second.
+        assert!((credible_area(&map, 0.5) - sq_deg * 0.5 / 0.75).abs() < 1e-6);
+        assert!((credible_area(&map, 0.9) - sq_deg * 1.6).abs() < 1e-6);
+        let (d, l) = mollweide(&map, &levels, 80, 40);
+        let inside = d.iter().filter(|v| !v.is_nan()).count();
+        // The ellipse covers π/4 of its bounding box.
+        assert!((inside as f64 / 3200.0 - std::f64::consts::PI / 4.0).abs() < 0.02, "{inside}");
+        assert!(l.iter().filter(|v| !v.is_nan()).all(|&v| v == 0.75 || v == 1.0));
     }
 }

@@ -364,6 +364,24 @@ impl SkyMapFile {
         Ok(out.into())
     }
 
+    /// A Mollweide view of the map (`width` × `height`, row 0 north, right ascension 180° in
+    /// the middle growing to the left) with each cell's credible level: `{density, level
+    /// (Float32Arrays, NaN outside the ellipse), area50, area90}` (areas in square degrees).
+    #[wasm_bindgen(js_name = skyView)]
+    pub fn sky_view(&self, width: usize, height: usize) -> JsResult<JsValue> {
+        if width == 0 || height == 0 || width * height > 4_000_000 {
+            return Err(js_error(Error::Option(format!("a sky view of {width} × {height} cells is not drawn (at most 4 000 000)"))));
+        }
+        let levels = skymap::credible_levels(&self.map);
+        let (density, level) = skymap::mollweide(&self.map, &levels, width, height);
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"density".into(), &js_sys::Float32Array::from(&density[..]))?;
+        js_sys::Reflect::set(&out, &"level".into(), &js_sys::Float32Array::from(&level[..]))?;
+        js_sys::Reflect::set(&out, &"area50".into(), &skymap::credible_area(&self.map, 0.5).into())?;
+        js_sys::Reflect::set(&out, &"area90".into(), &skymap::credible_area(&self.map, 0.9).into())?;
+        Ok(out.into())
+    }
+
     /// Volume image `face` as another worker's `prepareVolume` of the same file made it.
     #[wasm_bindgen(js_name = setVolume)]
     pub fn set_volume(&mut self, face: usize, image: Vec<f32>, norm: f32) -> JsResult<()> {

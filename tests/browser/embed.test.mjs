@@ -99,6 +99,9 @@ test('?src= opens a file of the site instead of the example', async () => {
     const { page, log } = await openPage(session, '/www/?backend=cpu&src=examples/simulated-bbh.fits.gz');
     await page.waitForSelector('body[data-skymap="ready"]', { timeout: 120000 });
     assert.ok(Math.abs((await page.evaluate(() => window.lastSkyMap.score)) - mapCli.score) <= 1e-5);
+    // The Mollweide view's 90% area is the CLI's (both as ligo.skymap's crossmatch computes it).
+    assert.ok(Math.abs(Number(await page.getAttribute('#moll-canvas', 'data-area90')) - mapCli.area90_deg2) <= 1e-6 * mapCli.area90_deg2);
+    assert.match(await page.textContent('#moll-caption'), /90% region \(white line\) 8\.71/);
     const { page: bad } = await openPage(session, '/www/?backend=cpu&src=https://example.org/x.csv');
     await waitReady(bad); // falls back to the example, with a message
     assert.match(await bad.textContent('#message'), /Could not open https:\/\/example\.org\/x\.csv/);

@@ -1,7 +1,7 @@
 // The page: loads files, asks the worker for results, draws them. Text from files is only
 // ever set with textContent, never as HTML.
 import { createSkysift } from './skysift.js';
-import { drawLightCurve, drawDmdt, drawImage, dmdtPixelAt, extent, fmt } from './plots.js';
+import { drawLightCurve, drawDmdt, drawImage, drawMollweide, dmdtPixelAt, extent, fmt } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -190,6 +190,11 @@ function showSkyMap(result, name) {
   const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volumeWall.toFixed(2)} s — each ${seconds.volume.map((t) => t.toFixed(2)).join(', ')} s, side by side where cores allow — model ${seconds.model.toFixed(2)} s, explanation ${seconds.explain.toFixed(2)} s).`;
   $('skymap-info').textContent = `${name}: ${facts || 'no header facts'}; ${meta.pixels} pixels (${meta.ordering}). ${took}`;
   showShapley(result.explanation);
+  drawMollweide($('moll-canvas'), result.view, 720, 360);
+  const area = (a) => (a >= 100 ? Math.round(a).toLocaleString('en') : a.toPrecision(3));
+  $('moll-caption').textContent = `Where on the sky the source is, in Mollweide projection: the 50% credible region (orange line) covers ${area(result.view.area50)} square degrees, the 90% region (white line) ${area(result.view.area90)}.`;
+  $('moll-canvas').setAttribute('aria-label', `Sky map of ${name}: 90% credible region of ${area(result.view.area90)} square degrees`);
+  $('moll-canvas').dataset.area90 = String(result.view.area90);
   drawImage($('sky-canvas'), result.sky, 360, 180, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] });
   $('sky-canvas').setAttribute('aria-label', `Sky image of ${name}; score ${score.toFixed(4)}`);
   const extent = meta.distmean + 2.5 * meta.diststd;
@@ -488,12 +493,14 @@ function wireInputs() {
     for (const f of e.dataTransfer.files) await loadBytes(await f.arrayBuffer(), f.name);
   });
   $('paste-go').addEventListener('click', () => loadLightCurve(new TextEncoder().encode($('paste').value), 'pasted data'));
-  $('example').addEventListener('click', loadExample);
-  $('example-skymap').addEventListener('click', async () => {
-    // A BAYESTAR map of a simulated binary-black-hole merger (scripts/make_skymap_example.sh).
-    const response = await fetch(new URL('../examples/simulated-bbh.fits.gz', import.meta.url));
-    await loadSkyMap(await response.arrayBuffer(), 'example: simulated binary black hole (BAYESTAR)');
-  });
+  // The gallery: light curves simulated by scripts/make_examples.py, and a BAYESTAR map of a
+  // simulated binary-black-hole merger (scripts/make_skymap_example.sh).
+  for (const button of $('gallery').querySelectorAll('button[data-src]')) {
+    button.addEventListener('click', async () => {
+      const response = await fetch(new URL(`../examples/${button.dataset.src}`, import.meta.url));
+      await loadBytes(await response.arrayBuffer(), `example: simulated ${button.dataset.name}`);
+    });
+  }
   $('skymap-cancel').addEventListener('click', () => skyMapRun?.abort());
   $('explain-sky').addEventListener('click', () => explainSkyImage('sky'));
   $('explain-volume').addEventListener('click', () => explainSkyImage('volume'));

@@ -221,3 +221,77 @@ export function drawImage(canvas, data, width, height, axes, { diverging = false
   ctx.fillText(diverging ? `+${fmt(peak)}` : 'peak', bx + bw + 3, m.top + 10);
   ctx.fillText(diverging ? `−${fmt(peak)}` : '0', bx + bw + 3, m.top + h);
 }
+
+/** Forward Mollweide: (right ascension, declination) in degrees → cell (x, y) of a width × height
+ * view centred on RA 180° with RA growing to the left (as skymap.rs draws it). */
+function mollweideXY(ra, dec, width, height) {
+  const lat = (dec * Math.PI) / 180;
+  let lon = Math.PI - (ra * Math.PI) / 180;
+  let theta = lat;
+  for (let k = 0; k < 30 && Math.abs(Math.abs(lat) - Math.PI / 2) > 1e-9; k++) {
+    const f = 2 * theta + Math.sin(2 * theta) - Math.PI * Math.sin(lat);
+    theta -= f / (2 + 2 * Math.cos(2 * theta));
+  }
+  if (Math.abs(Math.abs(lat) - Math.PI / 2) <= 1e-9) theta = lat;
+  const x = ((2 * Math.SQRT2) / Math.PI) * lon * Math.cos(theta);
+  const y = Math.SQRT2 * Math.sin(theta);
+  return [((x / (2 * Math.SQRT2) + 1) / 2) * width, ((1 - y / Math.SQRT2) / 2) * height];
+}
+
+/**
+ * The sky map in Mollweide projection (`view` from skysift: density and credible level per
+ * cell), viridis, with the 50% (orange) and 90% (white) credible contours and a graticule.
+ */
+export function drawMollweide(canvas, view, width, height) {
+  const ctx = prepare(canvas);
+  const m = { left: 10, right: 10, top: 10, bottom: 30 };
+  const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
+  const { density, level } = view;
+  let peak = 0;
+  for (const v of density) if (v > peak) peak = v;
+  const pixels = new ImageData(width, height);
+  const outside = (k) => Number.isNaN(level[k]);
+  const edge = (k, t) => {
+    if (outside(k) || level[k] > t) return false;
+    const r = Math.floor(k / width), c = k % width;
+    const around = [[r - 1, c], [r + 1, c], [r, c - 1], [r, c + 1]];
+    return around.some(([rr, cc]) => rr >= 0 && rr < height && cc >= 0 && cc < width && !outside(rr * width + cc) && level[rr * width + cc] > t);
+  };
+  for (let k = 0; k < density.length; k++) {
+    let c;
+    if (outside(k)) c = [255, 255, 255];
+    else if (edge(k, 0.5)) c = [213, 94, 0];
+    else if (edge(k, 0.9)) c = [255, 255, 255];
+    else c = viridisRgb(peak > 0 ? density[k] / peak : 0);
+    pixels.data.set([c[0], c[1], c[2], 255], 4 * k);
+  }
+  const off = new OffscreenCanvas(width, height);
+  off.getContext('2d').putImageData(pixels, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, m.left, m.top, w, h);
+  // Graticule: declination every 30°, right ascension every 3 h.
+  ctx.strokeStyle = 'rgba(255, 255, 255, 0.35)';
+  const at = (ra, dec) => { const [x, y] = mollweideXY(ra, dec, width, height); return [m.left + (x / width) * w, m.top + (y / height) * h]; };
+  for (const dec of [-60, -30, 0, 30, 60]) {
+    ctx.beginPath();
+    for (let ra = 0.001; ra <= 359.999; ra += 2) { const [x, y] = at(ra, dec); ra < 1 ? ctx.moveTo(x, y) : ctx.lineTo(x, y); }
+    ctx.stroke();
+  }
+  for (let ra = 0; ra < 360; ra += 45) {
+    ctx.beginPath();
+    for (let dec = -90; dec <= 90; dec += 2) { const [x, y] = at(ra === 0 ? 0.001 : ra, dec); dec === -90 ? ctx.moveTo(x, y) : ctx.lineTo(x, y); }
+    ctx.stroke();
+  }
+  ctx.strokeStyle = '#1b1f24';
+  ctx.beginPath();
+  ctx.ellipse(m.left + w / 2, m.top + h / 2, w / 2, h / 2, 0, 0, 2 * Math.PI);
+  ctx.stroke();
+  ctx.fillStyle = 'rgba(255, 255, 255, 0.8)';
+  ctx.textAlign = 'center';
+  for (const hours of [3, 6, 9, 12, 15, 18, 21]) {
+    const [x, y] = at(hours * 15, 0);
+    ctx.fillText(`${hours}h`, x, y - 3);
+  }
+  ctx.fillStyle = '#1b1f24';
+  ctx.fillText('right ascension (grows to the left); declination lines every 30°', m.left + w / 2, canvas.height - 8);
+}

@@ -115,6 +115,9 @@ export interface SkyMapResult {
   explanation: ShapleyValues;
   /** GWSkyNet's ten inputs, in the model's order (for `explainImage`). */
   inputs: Float32Array[];
+  /** 720 × 360 Mollweide view (row 0 north, RA 180° in the middle, growing to the left): density and
+   * credible level per cell (NaN outside the ellipse); 50% and 90% credible areas in deg². */
+  view: { density: Float32Array; level: Float32Array; area50: number; area90: number };
   seconds: { read: number; sky: number; volume: number[]; volumeWall: number; model: number; explain: number; total: number };
 }
 

@@ -154,7 +154,8 @@ export class Skysift {
    * Scores a BAYESTAR sky map (FITS bytes, flat or multi-order, gzip or not) with GWSkyNet:
    * { meta, score, far, fnr, sky, volume: [3], explanation, inputs, seconds: {read, sky, volume: [3], volumeWall,
    * model, explain, total} }; `explanation` holds the exact Shapley values of the ten inputs (zero
-   * baseline), `inputs` the ten arrays GWSkyNet read (for `explainImage`).
+   * baseline), `inputs` the ten arrays GWSkyNet read (for `explainImage`), `view` a 720 × 360
+   * Mollweide view {density, level, area50, area90} (credible levels, areas in deg²).
    * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
    * divided by its peak); with more than one core, up to two helper workers render volume
    * images in parallel. onProgress({step, done, total}) is called between steps; aborting
@@ -225,9 +226,10 @@ export class Skysift {
       signal?.throwIfAborted();
       seconds.explain = now() - t;
       const inputs = await this.#call('skyMapInputs', { file });
+      const view = await this.#call('skyView', { file, width: 720, height: 360 });
       seconds.total = now() - t0;
       onProgress({ step: 'done', done: steps.length, total: steps.length });
-      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, explanation, inputs, seconds };
+      return { meta: read.meta, score, far, fnr, sky: skyImage, volume, explanation, inputs, view, seconds };
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
       throw e;

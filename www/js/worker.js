@@ -117,6 +117,9 @@ const methods = {
   async explainSkyMap({ file }) {
     return await requireEngine().gwskynetShapley(requireFile(file).inputs());
   },
+  skyView({ file, width = 720, height = 360 }) {
+    return requireFile(file).skyView(width, height);
+  },
   skyMapInputs({ file }) {
     return requireFile(file).inputs();
   },
