@@ -352,6 +352,7 @@ async function loadLightCurve(bytes, name) {
     }
     if (state.file !== null) sky.release(state.file).catch(() => {});
     Object.assign(state, { file, curves, index: 0, bytes: kept });
+    view.range = null;
     showMessage('');
     $('file-info').textContent = `${name}: ${curves.length} light curve${curves.length === 1 ? '' : 's'}.`;
     const select = $('curve-select');
@@ -453,9 +454,13 @@ function showHighlight() {
   redraw();
 }
 
+/** The light curve's view: folded at `period` (days) or not, zoomed to `range` or not. */
+const view = { period: null, range: null, axis: null, drag: null };
+
 function redraw() {
   const curve = state.curves[state.index];
-  drawLightCurve($('lc-canvas'), curve, state.highlight?.pairs ?? null);
+  view.axis = drawLightCurve($('lc-canvas'), curve, state.highlight?.pairs ?? null, { period: view.period, range: view.range });
+  $('lc-canvas').dataset.view = JSON.stringify({ period: view.period, range: view.axis && [view.axis.from, view.axis.to] });
   drawDmdt($('dmdt-canvas'), state.record, state.highlight?.pixel ?? null);
   $('lc-canvas').setAttribute('aria-label', `Light curve of ${curve.time.length} points, magnitudes ${extent(curve.mag).map((m) => m.toFixed(2)).join(' to ')}`);
 }
@@ -479,7 +484,51 @@ async function hoverDmdt(event) {
   showHighlight();
 }
 
+/** The horizontal axis value (days or phase) under a mouse event on the light curve. */
+function axisValueAt(event) {
+  const canvas = $('lc-canvas');
+  const rect = canvas.getBoundingClientRect();
+  const px = ((event.clientX - rect.left) / rect.width) * canvas.width;
+  const { from, to, left, width } = view.axis;
+  return from + ((px - left) / width) * (to - from);
+}
+
+function wireLightCurveView() {
+  const canvas = $('lc-canvas');
+  $('fold-period').addEventListener('input', (e) => {
+    const p = Number(e.target.value);
+    view.period = Number.isFinite(p) && p > 0 ? p : null;
+    view.range = null;
+    if (state.record) redraw();
+  });
+  $('zoom-reset').addEventListener('click', () => { view.range = null; if (state.record) redraw(); });
+  canvas.addEventListener('dblclick', () => { view.range = null; if (state.record) redraw(); });
+  canvas.addEventListener('mousedown', (e) => { if (view.axis) view.drag = axisValueAt(e); });
+  canvas.addEventListener('mouseup', (e) => {
+    if (view.drag === null || !view.axis) return;
+    const [a, b] = [view.drag, axisValueAt(e)].sort((p, q) => p - q);
+    view.drag = null;
+    if (b - a > (view.axis.to - view.axis.from) / 200) {
+      view.range = [a, b];
+      redraw();
+    }
+  });
+  // Keyboard: arrows pan, + and − zoom, 0 shows all.
+  canvas.addEventListener('keydown', (e) => {
+    if (!view.axis) return;
+    const { from, to } = view.axis;
+    const span = to - from;
+    const moves = { ArrowLeft: [-0.2, -0.2], ArrowRight: [0.2, 0.2], '+': [0.25, -0.25], '=': [0.25, -0.25], '-': [-0.5, 0.5] };
+    if (e.key === '0') view.range = null;
+    else if (moves[e.key]) view.range = [from + moves[e.key][0] * span, to + moves[e.key][1] * span];
+    else return;
+    e.preventDefault();
+    redraw();
+  });
+}
+
 function wireInputs() {
+  wireLightCurveView();
   $('file').addEventListener('change', async (e) => {
     for (const f of [...e.target.files]) await loadBytes(await f.arrayBuffer(), f.name);
     e.target.value = '';
@@ -523,7 +572,17 @@ async function loadExample() {
   await loadLightCurve(await response.arrayBuffer(), 'example: simulated RR Lyrae star');
 }
 
+/** Offline use after the first visit (www/sw.js); a page without service workers works as before. */
+function registerOffline() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).pathname })
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => { document.body.dataset.offline = 'ready'; })
+    .catch((e) => { document.body.dataset.offline = `unavailable: ${e.message}`; });
+}
+
 async function main() {
+  registerOffline();
   wireInputs();
   try {
     sky = await createSkysift({ backend: requested });

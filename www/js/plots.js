@@ -64,15 +64,28 @@ export function extent(values) {
   return [lo, hi];
 }
 
-/** Light curve with magnitudes increasing downwards; `pairs` = [i0, j0, i1, j1, ...] to highlight. */
-export function drawLightCurve(canvas, curve, pairs) {
+const LC_MARGIN = { left: 56, right: 12, top: 12, bottom: 40 };
+
+/**
+ * Light curve with magnitudes increasing downwards; `pairs` = [i0, j0, i1, j1, ...] to highlight.
+ * Options: `period` (days) folds the curve, drawing two cycles of phase; `range` [from, to]
+ * zooms the horizontal axis (days, or phase when folded). Returns the horizontal axis for
+ * mouse work: { from, to, left, width } in canvas pixels.
+ */
+export function drawLightCurve(canvas, curve, pairs, { period = null, range = null } = {}) {
   const ctx = prepare(canvas);
-  const m = { left: 56, right: 12, top: 12, bottom: 40 };
+  const m = LC_MARGIN;
   const w = canvas.width - m.left - m.right;
   const h = canvas.height - m.top - m.bottom;
   const { time, mag } = curve;
   const err = curve.err ?? null;
-  const [t0, t1] = extent(time);
+  const folded = period > 0;
+  const [tMin] = extent(time);
+  const phase = (t) => (((t - tMin) / period) % 1 + 1) % 1;
+  // Each point once in time, or twice (phase and phase + 1) when folded.
+  const copies = folded ? [0, 1] : [0];
+  const xOf = (i, c) => (folded ? phase(time[i]) + c : time[i]);
+  const [t0, t1] = range ?? (folded ? [0, 2] : extent(time));
   let lo = Infinity, hi = -Infinity;
   mag.forEach((v, i) => { const e = err ? err[i] : 0; lo = Math.min(lo, v - e); hi = Math.max(hi, v + e); });
   const pad = (hi - lo || 1) * 0.05;
@@ -82,27 +95,36 @@ export function drawLightCurve(canvas, curve, pairs) {
   ctx.strokeRect(m.left, m.top, w, h);
   ctx.textAlign = 'center';
   for (const t of niceTicks(t0, t1)) { ctx.fillText(String(t), x(t), m.top + h + 16); }
-  ctx.fillText('time (days)', m.left + w / 2, canvas.height - 6);
+  ctx.fillText(folded ? `phase (period ${period} days; two cycles)` : 'time (days)', m.left + w / 2, canvas.height - 6);
   ctx.textAlign = 'right';
   for (const v of niceTicks(lo, hi)) { ctx.fillText(String(v), m.left - 6, y(v) + 4); }
   verticalText(ctx, 'magnitude', 14, m.top + h / 2);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(m.left, m.top, w, h);
+  ctx.clip();
   const colour = BAND_COLOURS[0];
   ctx.strokeStyle = colour;
   ctx.fillStyle = colour;
-  for (let i = 0; i < time.length; i++) {
-    const px = x(time[i]), py = y(mag[i]);
-    if (err) { ctx.beginPath(); ctx.moveTo(px, y(mag[i] - err[i])); ctx.lineTo(px, y(mag[i] + err[i])); ctx.stroke(); }
-    ctx.beginPath(); ctx.arc(px, py, 2.2, 0, 2 * Math.PI); ctx.fill();
+  for (const c of copies) {
+    for (let i = 0; i < time.length; i++) {
+      const px = x(xOf(i, c)), py = y(mag[i]);
+      if (px < m.left - 3 || px > m.left + w + 3) continue;
+      if (err) { ctx.beginPath(); ctx.moveTo(px, y(mag[i] - err[i])); ctx.lineTo(px, y(mag[i] + err[i])); ctx.stroke(); }
+      ctx.beginPath(); ctx.arc(px, py, 2.2, 0, 2 * Math.PI); ctx.fill();
+    }
   }
   if (pairs && pairs.length) {
     ctx.strokeStyle = 'rgba(213, 94, 0, 0.55)';
     ctx.lineWidth = 1.2;
     for (let k = 0; k < pairs.length; k += 2) {
       const i = pairs[k], j = pairs[k + 1];
-      ctx.beginPath(); ctx.moveTo(x(time[i]), y(mag[i])); ctx.lineTo(x(time[j]), y(mag[j])); ctx.stroke();
+      ctx.beginPath(); ctx.moveTo(x(xOf(i, 0)), y(mag[i])); ctx.lineTo(x(xOf(j, 0)), y(mag[j])); ctx.stroke();
     }
     ctx.lineWidth = 1;
   }
+  ctx.restore();
+  return { from: t0, to: t1, left: m.left, width: w };
 }
 
 const DMDT_MARGIN = { left: 56, right: 80, top: 12, bottom: 44 };
