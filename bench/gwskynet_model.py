@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""GWSkyNet model alone: skysift (burn, CPU backend, native) vs Python onnxruntime, batch 1 and 64.
+"""GWSkyNet model alone: skysift (burn, CPU backend, native) vs Python onnxruntime, batch 1 and 64;
+then in chromium, batch 1: skysift's wasm (CPU, WebGPU) vs onnxruntime-web (wasm, WebGPU).
 
 Usage: .venv/bin/python bench/gwskynet_model.py SKYSIFT_EXE
 Both run the same ONNX file (from the pinned gwskynet 2.6.0 wheel, which the build cached)
@@ -36,6 +37,41 @@ def inputs(batch):
     return [np.stack([m[k] for m in per_map]) for k in range(len(SHAPES))]
 
 
+def dump(out):
+    """Writes the ONNX file and the batch-1 inputs (raw float32) for the in-browser rows."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(WHEEL) as z:
+        (out / 'gwskynet.onnx').write_bytes(z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx'))
+    names = ['input_1', 'input_10', 'input_2', 'input_3', 'input_4', 'input_5', 'input_6', 'input_7', 'input_8', 'input_9']
+    for name, a in zip(names, inputs(1)):
+        a.astype(np.float32).tofile(out / f'{name}.bin')
+
+
+def browser_rows(exe):
+    """burn wasm (CPU, WebGPU) vs onnxruntime-web (wasm, WebGPU), batch 1, in chromium."""
+    out = ROOT / 'test-results' / 'bench-model'
+    dump(out)
+    lines = subprocess.run(['node', str(ROOT / 'bench/wasm_model.mjs'), str(out)], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    rows = [json.loads(l) for l in lines.splitlines() if l.startswith('{')]
+    native = json.loads(subprocess.run([exe, 'bench', 'gwskynet', '--batch', '1', '--reps', '9'], check=True, capture_output=True, text=True).stdout)
+    print('In chromium, batch 1 (single-threaded wasm; WebGPU is SwiftShader here, a CPU emulation):')
+    for r in rows:
+        if 'seconds' in r:
+            backend = 'WebGPU (SwiftShader)' if r['webgpu_flag'] else 'CPU'
+            print(f'       page, first visit: load to the example\'s probabilities on screen ({backend}): {r["seconds"]:.2f} s')
+            continue
+        if 'error' in r:
+            print(f'    1  {r["tool"]:<34} failed: {r["error"]}')
+        else:
+            wrong = abs(r['score'] - native['scores'][0]) > 1e-4
+            note = f'WRONG: score {r["score"]:.6f}, not {native["scores"][0]:.6f}' if wrong else f'score {r["score"]:.6f}'
+            print(f'    1  {r["tool"]:<34} {r["median_s"] * 1e3:8.2f}ms {r["min_s"] * 1e3:9.2f}-{r["max_s"] * 1e3:<9.2f}ms {r["median_s"] / native["median_s"]:8.2f}  ({note})')
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def main():
     exe = sys.argv[1]
     with zipfile.ZipFile(WHEEL) as z:
@@ -64,6 +100,7 @@ def main():
         for tool, med, lo, hi in rows:
             print(f'{batch:>5}  {tool:<28} {med * 1e3:>8.2f}ms {lo * 1e3:>9.2f}-{hi * 1e3:<9.2f}ms {med / ours["median_s"]:>9.2f}')
         print(f'       (largest score difference between the two: {diff:.1e}; scores {ref.min():.3f}-{ref.max():.3f})')
+    browser_rows(exe)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh build browser python
 .venv/bin/python -c 'import light_curve, onnxruntime, shap' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+# onnxruntime-web for the in-browser model rows: bench only, so not in package.json (139 MB).
+[ -f node_modules/onnxruntime-web/package.json ] || npm install --no-save --no-audit --no-fund --loglevel=error onnxruntime-web@1.30.0
 cargo build --release --bin skysift
 scripts/build.sh
 # The Python GWSkyNet pipeline, in a venv of its own (ligo.skymap brings astropy, healpy, ...).

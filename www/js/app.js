@@ -434,6 +434,8 @@ function showClassification(curve) {
   warnings.textContent = mine.warnings.length ? `Take this answer with care: ${mine.warnings.join('; ')}.` : '';
   warnings.hidden = !mine.warnings.length;
   box.dataset.label = mine.label;
+  // For the benchmark of load-to-first-prediction (bench/wasm_model.mjs).
+  if (!performance.getEntriesByName('first-prediction').length) performance.mark('first-prediction');
   const objectIndex = Math.max(0, c.indexOf(mine));
   if (state.explained !== `${state.file}:${objectIndex}`) {
     state.explained = `${state.file}:${objectIndex}`;

@@ -1,0 +1,59 @@
+// GWSkyNet alone in headless chromium, batch 1: skysift (burn wasm, CPU and WebGPU backends,
+// through the page's worker API) and onnxruntime-web (npm, its wasm and WebGPU execution
+// providers) on the same ONNX file and the same made-up inputs. Prints one JSON line per tool.
+// Usage: node bench/wasm_model.mjs DIR   (DIR under the repository, holding gwskynet.onnx and
+// input_K.bin, written by bench/gwskynet_model.py --dump DIR)
+import { relative, resolve } from 'node:path';
+import { launch, root } from '../tests/browser/helpers.mjs';
+
+const dir = '/' + relative(root, resolve(process.argv[2]));
+const REPS = 9;
+for (const webgpu of [false, true]) {
+  const session = await launch({ webgpu });
+  try {
+    const page = await session.browser.newPage();
+    await page.goto(`${session.base}/www/?backend=${webgpu ? 'webgpu' : 'cpu'}`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    // A first visit (fresh profile, nothing cached): navigation to the example's probabilities
+    // on screen, wasm download (from 127.0.0.1) and compilation included.
+    const first = await page.evaluate(() => performance.getEntriesByName('first-prediction')[0]?.startTime ?? null);
+    console.log(JSON.stringify({ webgpu_flag: webgpu, tool: 'page: load to first prediction', seconds: first / 1000 }));
+    const rows = await page.evaluate(async ({ dir, webgpu, REPS }) => {
+      const sizes = [180 * 360, 1, 262 * 262 * 3, 3, 1, 1, 1, 1, 1, 1];
+      const shapes = [[1, 180, 360, 1], [1, 1], [1, 262, 262, 3], [1, 3], [1, 1], [1, 1], [1, 1], [1, 1], [1, 1], [1, 1]];
+      const names = ['input_1', 'input_10', 'input_2', 'input_3', 'input_4', 'input_5', 'input_6', 'input_7', 'input_8', 'input_9'];
+      const arrays = [];
+      for (const [k, name] of names.entries()) {
+        const a = new Float32Array(await (await fetch(`${dir}/${name}.bin`)).arrayBuffer());
+        if (a.length !== sizes[k]) throw new Error(`${name}: ${a.length} values`);
+        arrays.push(a);
+      }
+      const time = async (f) => {
+        await f(); // warm-up: loads the model, compiles shaders
+        const s = [];
+        let out;
+        for (let k = 0; k < REPS; k++) { const t = performance.now(); out = await f(); s.push((performance.now() - t) / 1000); }
+        s.sort((a, b) => a - b);
+        return { median_s: s[Math.floor(s.length / 2)], min_s: s[0], max_s: s[s.length - 1], reps: REPS, score: out };
+      };
+      const out = [];
+      const sky = window.skysift;
+      out.push({ tool: `skysift burn wasm (${sky.backend.backend})`, ...(await time(async () => (await sky.gwskynetScore(arrays)).score)) });
+      const ort = await import('/node_modules/onnxruntime-web/dist/ort.all.min.mjs');
+      ort.env.wasm.numThreads = 1; // threads need a cross-origin-isolated page, which static hosting rarely gives
+      ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+      const ep = webgpu ? 'webgpu' : 'wasm';
+      try {
+        const session = await ort.InferenceSession.create(`${dir}/gwskynet.onnx`, { executionProviders: [ep] });
+        const feeds = Object.fromEntries(names.map((n, k) => [n, new ort.Tensor('float32', arrays[k], shapes[k])]));
+        out.push({ tool: `onnxruntime-web ${ort.env.versions?.web ?? ''} (${ep})`, ...(await time(async () => (await session.run(feeds))[session.outputNames[0]].data[0])) });
+      } catch (e) {
+        out.push({ tool: `onnxruntime-web (${ep})`, error: String(e.message ?? e).slice(0, 200) });
+      }
+      return out;
+    }, { dir, webgpu, REPS });
+    for (const r of rows) console.log(JSON.stringify({ webgpu_flag: webgpu, ...r }));
+  } finally {
+    await session.close();
+  }
+}
