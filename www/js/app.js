@@ -1,6 +1,7 @@
 // The page: loads files, asks the worker for results, draws them. Text from files is only
 // ever set with textContent, never as HTML.
-import { createSkysift } from './skysift.js';
+import { createSkysift, isSkyMap } from './skysift.js';
+import { barItems, signed } from './bars.js';
 import { drawLightCurve, drawDmdt, drawImage, drawMollweide, dmdtPixelAt, extent, fmt } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,28 +30,8 @@ function describeBackend(info) {
   document.body.dataset.fallback = String(info.fallback);
 }
 
-/**
- * FITS (a sky map) rather than a light curve? By the name (so that a damaged .fits file gets the
- * sky-map reader's message), else by the bytes, looking inside gzip if needed.
- */
-async function isFits(bytes, name) {
-  if (/\.(fits?|fts)(\.gz)?$/i.test(name)) return true;
-  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 6));
-  const text = (b) => String.fromCharCode(...b);
-  if (text(head) === 'SIMPLE') return true;
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return false;
-  try {
-    const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
-    const { value } = await reader.read();
-    reader.cancel().catch(() => {});
-    return value !== undefined && text(value.slice(0, 6)) === 'SIMPLE';
-  } catch {
-    return false;
-  }
-}
-
 async function loadBytes(bytes, name) {
-  if (await isFits(bytes, name)) return loadSkyMap(bytes, name);
+  if (await isSkyMap(bytes, name)) return loadSkyMap(bytes, name);
   return loadLightCurve(bytes, name);
 }
 
@@ -146,24 +127,7 @@ async function loadSkyMap(bytes, name) {
 function showShapley(e) {
   const order = e.phi.map((p, i) => i).sort((a, b) => Math.abs(e.phi[b]) - Math.abs(e.phi[a]));
   const scale = Math.max(1e-12, ...e.phi.map(Math.abs));
-  $('shapley').replaceChildren(...order.map((i) => {
-    const li = document.createElement('li');
-    const label = document.createElement('span');
-    label.textContent = e.names[i];
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.setAttribute('aria-hidden', 'true');
-    const fill = document.createElement('span');
-    const width = (50 * Math.abs(e.phi[i])) / scale;
-    fill.style.width = `${width}%`;
-    fill.style.left = e.phi[i] < 0 ? `${50 - width}%` : '50%';
-    if (e.phi[i] < 0) fill.className = 'neg';
-    bar.append(fill);
-    const value = document.createElement('span');
-    value.textContent = `${e.phi[i] >= 0 ? '+' : '−'}${Math.abs(e.phi[i]).toFixed(4)}`;
-    li.append(label, bar, value);
-    return li;
-  }));
+  $('shapley').replaceChildren(...barItems(order.map((i) => ({ label: e.names[i], value: e.phi[i], text: signed(e.phi[i], 4) })), { scale, diverging: true }));
   $('shapley').dataset.sum = String(e.phi.reduce((a, b) => a + b, 0));
   $('shapley').dataset.base = String(e.base_value);
 }
@@ -293,24 +257,9 @@ async function explainClass(objectIndex, label) {
     box.textContent = `P(${a.class}) is ${(100 * a.value).toFixed(1)}%; with an empty dm–dt image it would be ${(100 * a.base_value).toFixed(1)}%. The time scales that mattered most (pairs of points this far apart):`;
     const order = byDt.map((v, i) => i).sort((x, y) => Math.abs(byDt[y]) - Math.abs(byDt[x])).slice(0, 5);
     const scale = Math.max(1e-12, ...order.map((i) => Math.abs(byDt[i])));
-    $('class-why-bars').replaceChildren(...order.map((i) => {
-      const li = document.createElement('li');
-      const label = document.createElement('span');
-      label.textContent = `${fmt(grid.dt_edges[i])}–${fmt(grid.dt_edges[i + 1])} days`;
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      bar.setAttribute('aria-hidden', 'true');
-      const fill = document.createElement('span');
-      const width = (50 * Math.abs(byDt[i])) / scale;
-      fill.style.width = `${width}%`;
-      fill.style.left = byDt[i] < 0 ? `${50 - width}%` : '50%';
-      if (byDt[i] < 0) fill.className = 'neg';
-      bar.append(fill);
-      const value = document.createElement('span');
-      value.textContent = `${byDt[i] >= 0 ? '+' : '−'}${(100 * Math.abs(byDt[i])).toFixed(1)} pts`;
-      li.append(label, bar, value);
-      return li;
-    }));
+    $('class-why-bars').replaceChildren(...barItems(order.map((i) => ({
+      label: `${fmt(grid.dt_edges[i])}–${fmt(grid.dt_edges[i + 1])} days`, value: byDt[i], text: `${signed(100 * byDt[i], 1)} pts`,
+    })), { scale, diverging: true }));
     $('class-why-bars').dataset.sum = String(sum);
     $('class-why-bars').dataset.base = String(a.base_value);
     $('class-why-bars').dataset.value = String(a.value);
@@ -415,22 +364,7 @@ function showClassification(curve) {
   $('class-verdict').textContent = mine.label === 'uncertain'
     ? `${who}too few points (${mine.n_points}) to classify; the bars below mean little.`
     : `${who}most likely ${mine.label} (${(100 * mine.probabilities[mine.label]).toFixed(0)}%), from ${mine.n_points} points${mine.bands.includes('(none)') ? '' : ` in band${mine.bands.length > 1 ? 's' : ''} ${mine.bands.join(' + ')}`}.`;
-  $('class-bars').replaceChildren(...entries.map(([name, p]) => {
-    const li = document.createElement('li');
-    li.className = name === mine.label ? 'best' : '';
-    const label = document.createElement('span');
-    label.textContent = name;
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.setAttribute('aria-hidden', 'true');
-    const fill = document.createElement('span');
-    fill.style.width = `${(100 * p).toFixed(1)}%`;
-    bar.append(fill);
-    const value = document.createElement('span');
-    value.textContent = `${(100 * p).toFixed(1)}%`;
-    li.append(label, bar, value);
-    return li;
-  }));
+  $('class-bars').replaceChildren(...barItems(entries.map(([name, p]) => ({ label: name, value: p, text: `${(100 * p).toFixed(1)}%`, best: name === mine.label }))));
   warnings.textContent = mine.warnings.length ? `Take this answer with care: ${mine.warnings.join('; ')}.` : '';
   warnings.hidden = !mine.warnings.length;
   box.dataset.label = mine.label;

@@ -10,7 +10,8 @@
 // Method `load(bytes, name)` classifies bytes given by the page. Events: `skysift-result`
 // (detail: the result) and `skysift-error` (detail: {message}). Everything read from a file is
 // shown as text. All elements of a page share one skysift worker.
-import { createSkysift } from './skysift.js';
+import { createSkysift, isSkyMap } from './skysift.js';
+import { barItems } from './bars.js';
 
 const engines = new Map();
 function engine(backend) {
@@ -31,29 +32,13 @@ const STYLE = `
   .credit { color: #5b6570; font-size: 0.75rem; margin-top: 0.3rem; }
 `;
 
-/** FITS (a sky map), also inside gzip, or a .fits name? */
-async function looksLikeFits(bytes, name = '') {
-  if (/\.(fits?|fts)(\.gz)?$/i.test(name)) return true;
-  const head = new Uint8Array(bytes, 0, Math.min(6, bytes.byteLength));
-  if (String.fromCharCode(...head) === 'SIMPLE') return true;
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return false;
-  try {
-    const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
-    const { value } = await reader.read();
-    reader.cancel().catch(() => {});
-    return value !== undefined && String.fromCharCode(...value.slice(0, 6)) === 'SIMPLE';
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Classifies a light curve or scores a sky map with a skysift instance: `{kind, name, objects}`
  * for light curves (as `Skysift.classify`), `{kind, name, score, far, fnr, verdict, meta,
  * explanation}` for sky maps.
  */
 export async function analyse(sky, bytes, name = 'file', kind = null) {
-  const isMap = kind ? kind === 'skymap' : await looksLikeFits(bytes, name);
+  const isMap = kind ? kind === 'skymap' : await isSkyMap(bytes, name);
   if (isMap) {
     const r = await sky.scoreSkyMap(bytes);
     return { kind: 'skymap', name, score: r.score, far: r.far, fnr: r.fnr, verdict: r.score >= 0.5 ? 'astrophysical' : 'noise', meta: r.meta, explanation: r.explanation };
@@ -165,20 +150,8 @@ export class SkysiftClassifier extends HTMLElement {
         line(o.label === 'uncertain' ? `${who}too few points to classify` : `${who}${o.label} (${Math.round(100 * p)}%)`, 'answer');
         if (full) {
           const ul = document.createElement('ul');
-          for (const [c, v] of Object.entries(o.probabilities).sort((a, b) => b[1] - a[1])) {
-            const li = document.createElement('li');
-            const name = document.createElement('span');
-            name.textContent = c;
-            const bar = document.createElement('span');
-            bar.className = 'bar';
-            const fill = document.createElement('span');
-            fill.style.width = `${(100 * v).toFixed(1)}%`;
-            bar.append(fill);
-            const value = document.createElement('span');
-            value.textContent = `${(100 * v).toFixed(1)}%`;
-            li.append(name, bar, value);
-            ul.append(li);
-          }
+          const rows = Object.entries(o.probabilities).sort((a, b) => b[1] - a[1]).map(([c, v]) => ({ label: c, value: v, text: `${(100 * v).toFixed(1)}%` }));
+          ul.append(...barItems(rows));
           nodes.push(ul);
         }
         if (o.warnings.length) line(`Take with care: ${o.warnings.join('; ')}.`, 'warn');

@@ -163,6 +163,9 @@ export class Skysift {
 
 export function createSkysift(options?: { backend?: BackendName }): Promise<Skysift>;
 
+/** A sky map (FITS, by name or bytes, also inside gzip) rather than a light curve? */
+export function isSkyMap(bytes: ArrayBuffer, name?: string): Promise<boolean>;
+
 /** What `<skysift-classifier>` and the iframe's postMessage protocol give back. */
 export type AnalysisResult =
   | { kind: 'lightcurve'; name: string; objects: Classification[] }

@@ -263,6 +263,26 @@ export class Skysift {
   }
 }
 
+/**
+ * A sky map (FITS) rather than a light curve? By the name (.fits, .fit, .fts, gzipped or not:
+ * a damaged one then gets the sky-map reader's message), else by the bytes, inside gzip too.
+ */
+export async function isSkyMap(bytes, name = '') {
+  if (/\.(fits?|fts)(\.gz)?$/i.test(name)) return true;
+  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 6));
+  const text = (b) => String.fromCharCode(...b);
+  if (text(head) === 'SIMPLE') return true;
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return false;
+  try {
+    const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    const { value } = await reader.read();
+    reader.cancel().catch(() => {});
+    return value !== undefined && text(value.slice(0, 6)) === 'SIMPLE';
+  } catch {
+    return false;
+  }
+}
+
 export async function createSkysift({ backend = 'auto' } = {}) {
   return new Skysift(backend).start();
 }
