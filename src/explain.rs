@@ -155,25 +155,18 @@ pub fn gwskynet_shapley_blocking(model: &GwSkyNet, x: &Inputs, baseline: &Inputs
 }
 
 /// Pixel attributions of GWSkyNet's score to one of its images: the image's pixels are the
-/// players, absent pixels take the baseline's values (zero: nothing there), the other nine inputs
-/// stay the map's. So Σ values = score − score with that image at the baseline.
-pub async fn gwskynet_image_attribution(
-    model: &GwSkyNet,
-    x: &Inputs,
-    baseline: &Inputs,
-    image: Image,
-    max_evals: usize,
-    batch_size: usize,
-    progress: impl FnMut(usize, usize),
-) -> Result<Attribution> {
+/// players, absent pixels are masked as `options` says (zero by default: nothing there), the
+/// other nine inputs stay the map's. So Σ values = score − score with the image masked.
+pub async fn gwskynet_image_attribution(model: &GwSkyNet, x: &Inputs, image: Image, options: &partition::Options, progress: impl FnMut(usize, usize)) -> Result<Attribution> {
     let tree = ImagePartition::new(image.shape())?;
     let game = model.image_game(x, image);
-    partition::explain_image_async(&tree, image.of(x), image.of(baseline), max_evals, batch_size, async |images| model.image_scores(&game, &images).await, progress).await
+    let masked = options.masking.masked(image.of(x), image.shape());
+    partition::explain_image_async(&tree, image.of(x), &masked, options.max_evals, options.batch_size, async |images| model.image_scores(&game, &images).await, progress).await
 }
 
 #[cfg(not(target_family = "wasm"))]
-pub fn gwskynet_image_attribution_blocking(model: &GwSkyNet, x: &Inputs, baseline: &Inputs, image: Image, max_evals: usize, batch_size: usize) -> Result<Attribution> {
-    pollster::block_on(gwskynet_image_attribution(model, x, baseline, image, max_evals, batch_size, |_, _| {}))
+pub fn gwskynet_image_attribution_blocking(model: &GwSkyNet, x: &Inputs, image: Image, options: &partition::Options) -> Result<Attribution> {
+    pollster::block_on(gwskynet_image_attribution(model, x, image, options, |_, _| {}))
 }
 
 /// The classifier's input (channels first: band, Δt, Δm) as an image for the partition
@@ -199,16 +192,10 @@ fn channels_first(hwc: &[f32], [channels, rows, columns]: [usize; 3]) -> Vec<f32
 }
 
 /// Attributions of the probability of class `class` to the pixels of a dm–dt input (as
-/// `classifier::input_image` makes it). Absent pixels are zero: no pair of points in that bin.
-/// The values come back channels last: `[Δt bin, Δm bin, band]`.
-pub async fn dmdt_attribution(
-    model: &Classifier,
-    input: &[f32],
-    class: usize,
-    max_evals: usize,
-    batch_size: usize,
-    progress: impl FnMut(usize, usize),
-) -> Result<Attribution> {
+/// `classifier::input_image` makes it). Absent pixels are masked as `options` says (zero by
+/// default: no pair of points in that bin). The values come back channels last: `[Δt bin, Δm
+/// bin, band]`.
+pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, options: &partition::Options, progress: impl FnMut(usize, usize)) -> Result<Attribution> {
     let (n_dt, n_dm) = classifier::grid().shape();
     let chw = [classifier::CHANNELS, n_dt, n_dm];
     if class >= classifier::CLASSES.len() {
@@ -217,20 +204,21 @@ pub async fn dmdt_attribution(
     if input.len() != chw.iter().product::<usize>() {
         return Err(Error::Value(format!("the classifier takes images of {} values", chw.iter().product::<usize>())));
     }
-    let tree = ImagePartition::new([n_dt, n_dm, classifier::CHANNELS])?;
+    let shape = [n_dt, n_dm, classifier::CHANNELS];
+    let tree = ImagePartition::new(shape)?;
     let x = channels_last(input, chw);
-    let masked = vec![0f32; x.len()];
+    let masked = options.masking.masked(&x, shape);
     let probability = async |images: Vec<Vec<f32>>| -> Result<Vec<f64>> {
         let inputs: Vec<Vec<f32>> = images.iter().map(|i| channels_first(i, chw)).collect();
         let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
         Ok(model.probabilities(&refs).await?.iter().map(|p| p[class] as f64).collect())
     };
-    partition::explain_image_async(&tree, &x, &masked, max_evals, batch_size, probability, progress).await
+    partition::explain_image_async(&tree, &x, &masked, options.max_evals, options.batch_size, probability, progress).await
 }
 
 #[cfg(not(target_family = "wasm"))]
-pub fn dmdt_attribution_blocking(model: &Classifier, input: &[f32], class: usize, max_evals: usize, batch_size: usize) -> Result<Attribution> {
-    pollster::block_on(dmdt_attribution(model, input, class, max_evals, batch_size, |_, _| {}))
+pub fn dmdt_attribution_blocking(model: &Classifier, input: &[f32], class: usize, options: &partition::Options) -> Result<Attribution> {
+    pollster::block_on(dmdt_attribution(model, input, class, options, |_, _| {}))
 }
 
 /// Coarse groups that teach: the attributions summed per row and per column of the image
@@ -238,15 +226,19 @@ pub fn dmdt_attribution_blocking(model: &Classifier, input: &[f32], class: usize
 /// adds up to the same total as the pixels.
 pub fn row_and_column_sums(a: &Attribution) -> (Vec<f64>, Vec<f64>) {
     let [rows, columns, channels] = a.shape;
-    let mut by_row = vec![0.0; rows];
     let mut by_column = vec![0.0; columns];
-    for r in 0..rows {
-        for c in 0..columns {
-            let v: f64 = a.values[(r * columns + c) * channels..][..channels].iter().sum();
-            by_row[r] += v;
-            by_column[c] += v;
-        }
-    }
+    let by_row = a
+        .values
+        .chunks(columns * channels)
+        .take(rows)
+        .map(|row| {
+            row.chunks(channels).zip(by_column.iter_mut()).map(|(pixel, column)| {
+                let v: f64 = pixel.iter().sum();
+                *column += v;
+                v
+            }).sum()
+        })
+        .collect();
     (by_row, by_column)
 }
 
@@ -276,5 +268,11 @@ mod tests {
         let hwc = channels_last(&chw, [2, 3, 4]);
         assert_eq!(hwc[0..4], [0.0, 12.0, 1.0, 13.0]);
         assert_eq!(channels_first(&hwc, [2, 3, 4]), chw);
+    }
+
+    #[test]
+    fn rows_and_columns_sum_over_channels() {
+        let a = Attribution { shape: [2, 3, 2], values: (0..12).map(f64::from).collect(), base_value: 0.0, value: 66.0, evals: 2, max_evals: 2 };
+        assert_eq!(row_and_column_sums(&a), (vec![15.0, 51.0], vec![14.0, 22.0, 30.0]));
     }
 }

@@ -202,6 +202,11 @@ struct ExplainArgs {
     /// Masked images per model call; it also sets the order nodes are expanded in (shap's default 10).
     #[arg(long, default_value_t = skysift::partition::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
+    /// What stands in for pixels left out of a partition explanation: zeros (nothing there),
+    /// blur:K or blur:WxH (the image blurred by a box of that many pixels, as shap's
+    /// "blur(W,H)" masker).
+    #[arg(long, default_value = "zeros")]
+    mask: String,
     /// One JSON object per line. Sky maps: file, kind, base_value, value, inputs (name → φ on the
     /// score), inputs_logit, base_logit, logit, additivity_error, images (one per --image:
     /// shape, base_value, value, evals, values), seconds. Light curves: file, object, kind,
@@ -315,12 +320,19 @@ fn print_summary(out: &mut impl Write, path: &str, r: &dmdt::Record) -> std::io:
     Ok(())
 }
 
+impl ExplainArgs {
+    fn partition(&self) -> Result<skysift::partition::Options> {
+        Ok(skysift::partition::Options { masking: skysift::partition::Masking::named(&self.mask)?, max_evals: self.max_evals, batch_size: self.batch_size })
+    }
+}
+
 fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
     use skysift::{explain, gwskynet, skymap};
     if args.baseline != "zeros" {
         return Err(Error::Option(format!("--baseline '{}': only 'zeros' is available", args.baseline)));
     }
     let images: Vec<gwskynet::Image> = args.image.iter().map(|name| gwskynet::Image::named(name)).collect::<Result<_>>()?;
+    let options = args.partition()?;
     let device = open_device(&args.backend)?;
     let model = gwskynet::GwSkyNet::new(&device);
     let classifier = std::cell::OnceCell::new();
@@ -346,7 +358,7 @@ fn run_explain(args: &ExplainArgs, out: &mut impl Write) -> Result<()> {
         .map_err(|e| prefix(path, e))?;
         let mut attributions = Vec::new();
         for &image in &images {
-            let a = explain::gwskynet_image_attribution_blocking(&model, &inputs, &baseline, image, args.max_evals, args.batch_size).map_err(|e| prefix(path, e))?;
+            let a = explain::gwskynet_image_attribution_blocking(&model, &inputs, image, &options).map_err(|e| prefix(path, e))?;
             attributions.push((image, a));
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -409,7 +421,7 @@ fn explain_light_curve(args: &ExplainArgs, path: &str, bytes: &[u8], model: &sky
                 .ok_or_else(|| Error::Option(format!("--class '{name}': the classes are {}", classifier::CLASSES.join(", "))))?,
             None => (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).expect("four classes"),
         };
-        let a = explain::dmdt_attribution_blocking(model, &input, class, args.max_evals, args.batch_size).map_err(|e| prefix(path, e))?;
+        let a = explain::dmdt_attribution_blocking(model, &input, class, &args.partition()?).map_err(|e| prefix(path, e))?;
         let (by_dt, by_dm) = explain::row_and_column_sums(&a);
         let seconds = start.elapsed().as_secs_f64();
         let object = group[0].object.clone();
@@ -619,6 +631,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             let model = gwskynet::GwSkyNet::new(&device);
             let baseline = explain::zero_baseline();
             let image = image.as_deref().map(gwskynet::Image::named).transpose()?;
+            let options = partition::Options { max_evals: *max_evals, ..Default::default() };
             for path in files {
                 let bytes = read_file(path)?;
                 let (what, (median, min, max), evals) = if !skysift::skymap::is_fits(&bytes) {
@@ -628,7 +641,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                     let (input, _) = classifier::input_image(&group).map_err(|e| prefix(path, e))?;
                     let p = model.probabilities_blocking(&[&input])?[0];
                     let class = (0..4).max_by(|&a, &b| p[a].total_cmp(&p[b])).expect("four classes");
-                    let (t, a) = timed(*reps, || explain::dmdt_attribution_blocking(&model, &input, class, *max_evals, partition::DEFAULT_BATCH_SIZE))?;
+                    let (t, a) = timed(*reps, || explain::dmdt_attribution_blocking(&model, &input, class, &options))?;
                     ("dm–dt partition".to_string(), t, a.evals)
                 } else {
                     let (_, inputs) = prepared_map(path)?;
@@ -645,7 +658,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                             ("exact Shapley, whole-model runs".to_string(), t, 12)
                         }
                         (Some(image), false) => {
-                            let (t, a) = timed(*reps, || explain::gwskynet_image_attribution_blocking(&model, &inputs, &baseline, image, *max_evals, partition::DEFAULT_BATCH_SIZE))?;
+                            let (t, a) = timed(*reps, || explain::gwskynet_image_attribution_blocking(&model, &inputs, image, &options))?;
                             (format!("{} partition", image.name()), t, a.evals)
                         }
                         (Some(image), true) => {

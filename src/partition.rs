@@ -33,6 +33,100 @@ pub const DEFAULT_MAX_EVALS: usize = 500;
 /// Images larger than this are not explained pixel by pixel (the tree takes ~80 bytes a pixel).
 pub const MAX_PIXELS: usize = 4_000_000;
 
+/// How a partition explanation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub masking: Masking,
+    /// Model evaluations to spend (shap's `max_evals`).
+    pub max_evals: usize,
+    /// Masked images per model call (shap's batch size).
+    pub batch_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { masking: Masking::Zeros, max_evals: DEFAULT_MAX_EVALS, batch_size: DEFAULT_BATCH_SIZE }
+    }
+}
+
+/// What stands in for a pixel that is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Masking {
+    /// Zero: nothing there (the default).
+    Zeros,
+    /// The image blurred by a `width` × `height` box (shap's `"blur(width,height)"`).
+    Blur { width: usize, height: usize },
+}
+
+impl Masking {
+    /// "zeros", "blur:K" (a K × K box) or "blur:WxH".
+    pub fn named(name: &str) -> Result<Masking> {
+        let bad = || Error::Option(format!("masking '{name}': use zeros, blur:K or blur:WxH (box sizes in pixels)"));
+        if name == "zeros" {
+            return Ok(Masking::Zeros);
+        }
+        let size = name.strip_prefix("blur:").ok_or_else(bad)?;
+        let (w, h) = size.split_once('x').unwrap_or((size, size));
+        let (width, height) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+        if width == 0 || height == 0 || width > 10_000 || height > 10_000 {
+            return Err(bad());
+        }
+        Ok(Masking::Blur { width, height })
+    }
+
+    /// The masked version of `image` (channels last, `shape` rows × columns × channels).
+    pub fn masked(&self, image: &[f32], shape: [usize; 3]) -> Vec<f32> {
+        match *self {
+            Masking::Zeros => vec![0.0; image.len()],
+            Masking::Blur { width, height } => box_blur(image, shape, width, height),
+        }
+    }
+}
+
+/// The normalised box filter of OpenCV's `cv2.blur`, which shap's Image masker uses for
+/// `"blur(width,height)"`: each pixel becomes the mean of a `width` × `height` box anchored at
+/// its centre (offset `size / 2`), per channel, the image reflected at its borders without
+/// repeating the edge pixel (OpenCV's default BORDER_REFLECT_101). Sums are kept in f64, as
+/// OpenCV does for float images; the order of the additions differs, so results may differ
+/// from OpenCV's in the last bits.
+pub fn box_blur(image: &[f32], [rows, columns, channels]: [usize; 3], width: usize, height: usize) -> Vec<f32> {
+    // OpenCV's borderInterpolate for BORDER_REFLECT_101.
+    let reflect = |p: isize, n: usize| -> usize {
+        let n = n as isize;
+        if n == 1 {
+            return 0;
+        }
+        let mut p = p;
+        while p < 0 || p >= n {
+            p = if p < 0 { -p } else { 2 * n - 2 - p };
+        }
+        p as usize
+    };
+    let at = |r: usize, c: usize, ch: usize| image[(r * columns + c) * channels + ch] as f64;
+    // Along each row first, then along each column.
+    let mut across = vec![0f64; image.len()];
+    for r in 0..rows {
+        for c in 0..columns {
+            for ch in 0..channels {
+                let first = c as isize - (width / 2) as isize;
+                across[(r * columns + c) * channels + ch] = (0..width as isize).map(|k| at(r, reflect(first + k, columns), ch)).sum();
+            }
+        }
+    }
+    let mut out = vec![0f32; image.len()];
+    let area = (width * height) as f64;
+    for r in 0..rows {
+        let first = r as isize - (height / 2) as isize;
+        for c in 0..columns {
+            for ch in 0..channels {
+                let sum: f64 = (0..height as isize).map(|k| across[(reflect(first + k, rows) * columns + c) * channels + ch]).sum();
+                out[(r * columns + c) * channels + ch] = (sum / area) as f32;
+            }
+        }
+    }
+    out
+}
+
 /// A box of pixels `[start, end)` along rows, columns and channels, and its two halves.
 #[derive(Debug, Clone)]
 struct Node {
@@ -465,5 +559,22 @@ mod tests {
         let tree = ImagePartition::new([2, 2, 1]).unwrap();
         let r = explain_image(&tree, &[1.0; 4], &[0.0; 4], 100, 10, |b| Ok(b.iter().map(|i| if i[0] == 1.0 && i[3] == 0.0 { f64::NAN } else { 1.0 }).collect()));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn box_blur_is_opencvs() {
+        // cv2.blur(np.arange(20, dtype=np.float32).reshape(5, 4), (3, 2)), printed by OpenCV 4.12.
+        let image: Vec<f32> = (0..20).map(|v| v as f32).collect();
+        let want = [
+            2.6666667, 3.0, 4.0, 4.3333335, 2.6666667, 3.0, 4.0, 4.3333335, 6.6666665, 7.0, 8.0, 8.333333, 10.666667, 11.0, 12.0,
+            12.333333, 14.666667, 15.0, 16.0, 16.333334,
+        ];
+        let got = box_blur(&image, [5, 4, 1], 3, 2);
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{got:?}");
+        }
+        assert_eq!(Masking::named("blur:16").unwrap(), Masking::Blur { width: 16, height: 16 });
+        assert_eq!(Masking::named("blur:8x4").unwrap(), Masking::Blur { width: 8, height: 4 });
+        assert!(Masking::named("blur:0").is_err() && Masking::named("mean").is_err());
     }
 }

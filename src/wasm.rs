@@ -136,14 +136,16 @@ impl Engine {
     }
 
     /// Partition (Owen) attributions of GWSkyNet's score to the pixels of one of its images
-    /// (`image`: "sky" or "volume"), absent pixels zero: `{shape, values (Float32Array, channels
-    /// last), base_value, value, evals, max_evals}`. `progress(evals, maxEvals)` is called after
-    /// each batch of model runs.
+    /// (`image`: "sky" or "volume"), absent pixels masked as `masking` says ("zeros", "blur:K",
+    /// "blur:WxH"): `{shape, values (Float32Array, channels last), base_value, value, evals,
+    /// max_evals}`. `progress(evals, maxEvals)` is called after each batch of model runs.
     #[wasm_bindgen(js_name = gwskynetImageAttribution)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn gwskynet_image_attribution(
         &self,
         inputs: js_sys::Array,
         image: String,
+        masking: String,
         max_evals: usize,
         batch_size: usize,
         progress: &js_sys::Function,
@@ -151,10 +153,9 @@ impl Engine {
         let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
         let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
         let image = gwskynet::Image::named(&image).map_err(js_error)?;
+        let options = partition_options(&masking, max_evals, batch_size)?;
         let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
-        let a = crate::explain::gwskynet_image_attribution(model, &inputs, &crate::explain::zero_baseline(), image, max_evals, batch_size, report(progress))
-            .await
-            .map_err(js_error)?;
+        let a = crate::explain::gwskynet_image_attribution(model, &inputs, image, &options, report(progress)).await.map_err(js_error)?;
         attribution_to_js(&a)
     }
 
@@ -162,9 +163,10 @@ impl Engine {
     /// to the pixels of one classifier input (from `LightCurves.classifierInputs`): as
     /// `gwskynetImageAttribution`, shape `[Δt bins, Δm bins, bands]`.
     #[wasm_bindgen(js_name = dmdtAttribution)]
-    pub async fn dmdt_attribution(&self, input: Vec<f32>, class: usize, max_evals: usize, batch_size: usize, progress: &js_sys::Function) -> JsResult<JsValue> {
+    pub async fn dmdt_attribution(&self, input: Vec<f32>, class: usize, masking: String, max_evals: usize, batch_size: usize, progress: &js_sys::Function) -> JsResult<JsValue> {
         let model = self.classifier.get_or_init(|| crate::classifier::Classifier::new(&self.device));
-        let a = crate::explain::dmdt_attribution(model, &input, class, max_evals, batch_size, report(progress)).await.map_err(js_error)?;
+        let options = partition_options(&masking, max_evals, batch_size)?;
+        let a = crate::explain::dmdt_attribution(model, &input, class, &options, report(progress)).await.map_err(js_error)?;
         attribution_to_js(&a)
     }
 
@@ -188,6 +190,10 @@ fn report(progress: &js_sys::Function) -> impl FnMut(usize, usize) + '_ {
     move |done, total| {
         let _ = progress.call2(&JsValue::NULL, &JsValue::from(done), &JsValue::from(total));
     }
+}
+
+fn partition_options(masking: &str, max_evals: usize, batch_size: usize) -> JsResult<crate::partition::Options> {
+    Ok(crate::partition::Options { masking: crate::partition::Masking::named(masking).map_err(js_error)?, max_evals, batch_size })
 }
 
 fn attribution_to_js(a: &crate::partition::Attribution) -> JsResult<JsValue> {

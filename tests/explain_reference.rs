@@ -12,6 +12,7 @@ mod common;
 use skysift::compute;
 use skysift::explain::{coalition_batch, gwskynet_image_attribution_blocking, gwskynet_shapley_background_blocking, gwskynet_shapley_blocking, zero_baseline, COALITION_MASKS};
 use skysift::gwskynet::{synthetic_inputs, GwSkyNet, Image, Inputs};
+use skysift::partition::{Masking, Options};
 
 #[derive(serde::Deserialize)]
 struct Case {
@@ -53,6 +54,8 @@ struct PartitionCase {
     max_evals: usize,
     value: f64,
     base_value: f64,
+    /// "zeros" (when absent) or "blur:WxH".
+    mask: Option<String>,
     /// Run-length encoded: (value, count).
     values: Vec<(f64, usize)>,
 }
@@ -69,7 +72,8 @@ fn partition_attributions_match_python_shap() {
     for case in &golden.cases {
         let x = synthetic_inputs(case.seed);
         let image = Image::named(&case.image).unwrap();
-        let a = gwskynet_image_attribution_blocking(&model, &x, &zero_baseline(), image, case.max_evals, 10).unwrap();
+        let masking = Masking::named(case.mask.as_deref().unwrap_or("zeros")).unwrap();
+        let a = gwskynet_image_attribution_blocking(&model, &x, image, &Options { masking, max_evals: case.max_evals, batch_size: 10 }).unwrap();
         let want: Vec<f64> = case.values.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).collect();
         assert_eq!(want.len(), a.values.len());
         assert!((a.value - case.value).abs() <= 1e-5 && (a.base_value - case.base_value).abs() <= 1e-5, "seed {}: {} / {} vs {} / {}", case.seed, a.value, a.base_value, case.value, case.base_value);

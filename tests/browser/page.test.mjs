@@ -403,12 +403,19 @@ test('partition explanations in the page equal the CLI\'s (dm–dt image of the 
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.45);
     await page.waitForFunction(() => document.getElementById('dmdt-canvas').dataset.hover !== '', null, { timeout: 30000 });
     assert.equal(await page.isVisible('#message'), false);
+    // The volume images with blurred masking, as the CLI's --mask blur:16 gives them.
     await page.selectOption('#explain-evals', '200');
+    await page.selectOption('#explain-masking', 'blur:16');
     await page.click('#explain-volume');
     await page.waitForSelector('body[data-explained="volume"]', { timeout: 300000 });
-    const v = await page.evaluate(() => window.lastImageAttribution);
+    const v = await page.evaluate(() => ({ ...window.lastImageAttribution, values: Array.from(window.lastImageAttribution.values) }));
     assert.deepEqual(v.shape, [262, 262, 3]);
     assert.ok(v.evals <= 201 && Math.abs(v.sum - (v.value - v.base_value)) <= 1e-5);
+    const cliVolume = JSON.parse(execFileSync(cli, ['explain', exampleMap, '--image', 'volume', '--max-evals', '200', '--mask', 'blur:16', '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+    const volumeDiff = largestDiff(v.values, cliVolume.images.volume.values);
+    console.log(`volume attributions, blurred masking: page vs CLI largest difference ${volumeDiff.toExponential(2)}`);
+    assert.ok(volumeDiff <= 1e-6 && Math.abs(v.base_value - cliVolume.images.volume.base_value) <= 1e-5);
+    assert.match(await page.textContent('#explain-summary'), /blurred the score would be/);
     assert.notEqual(await page.textContent('#explain-summary'), summary);
     assert.deepEqual(log.errors, []);
     assert.deepEqual(log.external, []);

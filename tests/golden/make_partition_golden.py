@@ -3,7 +3,8 @@
 made-up model on made-up images, to check skysift's partition (Owen) algorithm
 (src/partition.rs) against shap's, step for step.
 
-Usage: .venv/bin/python tests/golden/make_partition_golden.py   (needs shap==0.49.1)
+Usage: .venv/bin/python tests/golden/make_partition_golden.py
+(needs shap==0.49.1 and, for the blur masker, opencv-python-headless==4.12.0.88)
 
 The model is a formula both sides compute (tests/partition_reference.rs has the same one):
 f(v) = sigmoid(sum_i a_i v_i) + 0.3 tanh(sum_i b_i v_i)^2 with a_i = sin(0.7 i), b_i = cos(1.3 i),
@@ -29,9 +30,13 @@ def model(images):
 def main():
     rng = np.random.default_rng(7)
     cases = []
-    for shape, mask_value in [((4, 6, 2), 0.0), ((5, 7, 1), 0.25), ((3, 3, 3), 0.0)]:
+    # A constant masking image, or shap's "blur(W,H)" (OpenCV's box filter; needs opencv-python).
+    for shape, mask_value in [((4, 6, 2), 0.0), ((5, 7, 1), 0.25), ((3, 3, 3), 0.0), ((6, 9, 1), 'blur(3,2)'), ((5, 4, 2), 'blur(2,4)')]:
         x = rng.uniform(-1, 1, size=shape).astype(np.float32)
-        masker = shap.maskers.Image(np.full(shape, mask_value, dtype=np.float32), shape)
+        if isinstance(mask_value, str):
+            masker = shap.maskers.Image(mask_value, shape)
+        else:
+            masker = shap.maskers.Image(np.full(shape, mask_value, dtype=np.float32), shape)
         explainer = shap.PartitionExplainer(model, masker)
         for max_evals in [10, 41, 200, 3000]:
             sv = explainer(x[None], max_evals=max_evals, silent=True)

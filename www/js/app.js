@@ -190,7 +190,8 @@ async function explainSkyImage(image) {
   };
   const t0 = performance.now();
   try {
-    const a = await sky.explainImage(inputs, image, { maxEvals, onProgress, signal: run.signal });
+    const masking = $('explain-masking').value;
+    const a = await sky.explainImage(inputs, image, { maxEvals, masking, onProgress, signal: run.signal });
     const seconds = (performance.now() - t0) / 1000;
     const [rows, columns, channels] = a.shape;
     let positive = 0, negative = 0, sum = 0;
@@ -208,7 +209,7 @@ async function explainSkyImage(image) {
       $('vol-why').hidden = false;
     }
     const sign = (v) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)}`;
-    $('explain-summary').textContent = `${name}, ${image === 'sky' ? 'sky image' : 'volume images'}: without it the score would be ${a.base_value.toFixed(4)}; its pixels add ${sign(sum)} to reach ${a.value.toFixed(4)} (${sign(positive)} towards a real event, ${sign(negative)} towards noise). ${a.evals} model runs, ${seconds.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend.`;
+    $('explain-summary').textContent = `${name}, ${image === 'sky' ? 'sky image' : 'volume images'}: ${masking === 'zeros' ? 'without it' : 'blurred'} the score would be ${a.base_value.toFixed(4)}; its pixels add ${sign(sum)} to reach ${a.value.toFixed(4)} (${sign(positive)} towards a real event, ${sign(negative)} towards noise). ${a.evals} model runs, ${seconds.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend.`;
     $('explain-summary').dataset.sum = String(sum);
     $('explain-summary').dataset.base = String(a.base_value);
     $('explain-summary').dataset.value = String(a.value);

@@ -133,6 +133,8 @@ export interface Attribution {
 }
 
 export interface ExplainOptions {
+  /** What stands in for left-out pixels: 'zeros' (default), 'blur:K' or 'blur:WxH' (a box blur, as shap's "blur(W,H)"). */
+  masking?: 'zeros' | `blur:${number}` | `blur:${number}x${number}`;
   /** Model evaluations to spend (shap's max_evals; default 500). */
   maxEvals?: number;
   /** Masked images per model call (default 10, shap's). */

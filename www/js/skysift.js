@@ -132,13 +132,14 @@ export class Skysift {
 
   /**
    * Partition (Owen) SHAP of GWSkyNet's score over the pixels of `image` ('sky' or 'volume'),
-   * as shap's PartitionExplainer computes it; absent pixels are zero. `inputs` are the ten
+   * as shap's PartitionExplainer computes it; absent pixels are zero, or with `masking:
+   * 'blur:K'` / 'blur:WxH' the image blurred by that box (shap's "blur(W,H)"). `inputs` are the ten
    * arrays `scoreSkyMap` returns. Resolves to { shape: [rows, columns, channels], values
    * (Float32Array, channels last), base_value, value, evals, max_evals }: the values add up to
    * value − base_value (the score without the image). onProgress(evals, maxEvals).
    */
-  explainImage(inputs, image, { maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
-    return this.#abortable(signal, () => this.#call('explainImage', { inputs, image, maxEvals, batchSize }, [], onProgress));
+  explainImage(inputs, image, { masking = 'zeros', maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
+    return this.#abortable(signal, () => this.#call('explainImage', { inputs, image, masking, maxEvals, batchSize }, [], onProgress));
   }
 
   /**
@@ -146,8 +147,8 @@ export class Skysift {
    * over the pixels of the dm–dt input of object number `object` of a read light-curve file:
    * as `explainImage`, shape [Δt bins, Δm bins, bands (blue, red)], plus `class` and `object`.
    */
-  explainClassification(file, object = 0, { className = null, maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
-    return this.#abortable(signal, () => this.#call('explainClassification', { file, object, className, maxEvals, batchSize }, [], onProgress));
+  explainClassification(file, object = 0, { className = null, masking = 'zeros', maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
+    return this.#abortable(signal, () => this.#call('explainClassification', { file, object, className, masking, maxEvals, batchSize }, [], onProgress));
   }
 
   /**

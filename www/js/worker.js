@@ -124,13 +124,13 @@ const methods = {
     return requireFile(file).inputs();
   },
   // Partition (Owen) attributions of the score to the pixels of the sky or volume images.
-  async explainImage({ inputs, image, maxEvals = 500, batchSize = 10 }, progress) {
+  async explainImage({ inputs, image, masking = 'zeros', maxEvals = 500, batchSize = 10 }, progress) {
     const arrays = inputs.map((a) => new Float32Array(a));
-    return await requireEngine().gwskynetImageAttribution(arrays, image, maxEvals, batchSize, progress);
+    return await requireEngine().gwskynetImageAttribution(arrays, image, masking, maxEvals, batchSize, progress);
   },
   // Partition attributions of one class's probability to the pixels of object `object`'s
   // dm–dt input (the default class: the most probable one).
-  async explainClassification({ file, object = 0, className = null, maxEvals = 500, batchSize = 10 }, progress) {
+  async explainClassification({ file, object = 0, className = null, masking = 'zeros', maxEvals = 500, batchSize = 10 }, progress) {
     const { inputs, objects } = requireFile(file).classifierInputs();
     if (object < 0 || object >= objects.length) throw new Error(`object ${object} does not exist (the file has ${objects.length})`);
     const size = inputs.length / objects.length;
@@ -144,7 +144,7 @@ const methods = {
       index = names.indexOf(className);
       if (index < 0) throw new Error(`no class '${className}': the classes are ${names.join(', ')}`);
     }
-    const attribution = await requireEngine().dmdtAttribution(input, index, maxEvals, batchSize, progress);
+    const attribution = await requireEngine().dmdtAttribution(input, index, masking, maxEvals, batchSize, progress);
     return { ...attribution, class: names[index], object: objects[object].object ?? null };
   },
   release({ file }) {
