@@ -23,7 +23,7 @@ echo
 echo '```'
 .venv/bin/python bench/dmdt.py "$CARGO_TARGET_DIR/release/skysift"
 echo
-.venv/bin/python bench/gwskynet_model.py "$CARGO_TARGET_DIR/release/skysift"
+.venv/bin/python bench/gwskynet_model.py "$CARGO_TARGET_DIR/release/skysift" "$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv"
 echo
 MAPS="$SKYSIFT_DATA/skymaps"
 .venv/bin/python bench/skymap.py "$CARGO_TARGET_DIR/release/skysift" .venv-reference/bin/python \

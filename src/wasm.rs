@@ -135,6 +135,23 @@ impl Engine {
         to_js(&s)
     }
 
+    /// GWSkyNet's scores for `count` sky maps at once: `inputs` are the ten arrays in the model's
+    /// order, each holding the `count` maps' values one after the other. A Float32Array of scores.
+    #[wasm_bindgen(js_name = gwskynetScoreBatch)]
+    pub async fn gwskynet_score_batch(&self, inputs: js_sys::Array, count: usize) -> JsResult<Vec<f32>> {
+        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
+        let sizes = gwskynet::Inputs::shape_template();
+        if count == 0 || arrays.len() != 10 || arrays.iter().zip(sizes).any(|(a, n)| a.len() != n * count) {
+            return Err(js_error(Error::Option(format!("give the ten inputs of {count} sky maps, each map's values after the other's"))));
+        }
+        let maps: Vec<gwskynet::Inputs> = (0..count)
+            .map(|m| gwskynet::Inputs::from_arrays(&arrays.iter().zip(sizes).map(|(a, n)| a[m * n..(m + 1) * n].to_vec()).collect::<Vec<_>>()))
+            .collect::<crate::Result<_>>()
+            .map_err(js_error)?;
+        let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
+        model.scores(&maps.iter().collect::<Vec<_>>()).await.map_err(js_error)
+    }
+
     /// Partition (Owen) attributions of GWSkyNet's score to the pixels of one of its images
     /// (`image`: "sky" or "volume"), absent pixels masked as `masking` says ("zeros", "blur:K",
     /// "blur:WxH"): `{shape, values (Float32Array, channels last), base_value, value, evals,

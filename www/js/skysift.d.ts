@@ -152,6 +152,9 @@ export class Skysift {
   backend: BackendInfo;
   selfCheck(): Promise<{ conv: number[]; matmul: number[]; maxAbsDiff: number }>;
   gwskynetScore(inputs: ArrayLike<number>[]): Promise<{ score: number; far: number; fnr: number }>;
+  gwskynetScoreBatch(inputs: ArrayLike<number>[], count: number): Promise<number[]>;
+  classifierInputs(file: number): Promise<{ inputs: Float32Array; objects: Omit<Classification, 'label' | 'probabilities'>[] }>;
+  classifyInputs(inputs: Float32Array, count: number): Promise<number[]>;
   readLightCurves(bytes: ArrayBuffer | Uint8Array, options?: ReadOptions): Promise<{ file: number; curves: LightCurve[] }>;
   classify(file: number): Promise<Classification[]>;
   dmdt(file: number, index: number, request?: DmdtRequest): Promise<DmdtRecord>;

@@ -86,6 +86,21 @@ export class Skysift {
     return this.#call('gwskynetScore', { inputs });
   }
 
+  /** GWSkyNet's scores for `count` maps at once: ten arrays, each holding the maps' values one after the other. */
+  gwskynetScoreBatch(inputs, count) {
+    return this.#call('gwskynetScoreBatch', { inputs, count });
+  }
+
+  /** The classifier's inputs for every object of a read file: { inputs: Float32Array (concatenated), objects }. */
+  classifierInputs(file) {
+    return this.#call('classifierInputs', { file });
+  }
+
+  /** The classifier alone on `count` concatenated inputs: probabilities, 4 per input. */
+  classifyInputs(inputs, count) {
+    return this.#call('classifyInputs', { inputs, count });
+  }
+
   /** Reads a light-curve file (ArrayBuffer or Uint8Array): { file, curves: [{object, band, time, mag, err, dropped}] }. */
   readLightCurves(bytes, options = {}) {
     const copy = bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);

@@ -69,6 +69,17 @@ const methods = {
   async gwskynetScore({ inputs }) {
     return await requireEngine().gwskynetScore(inputs.map((a) => new Float32Array(a)));
   },
+  // For programs and the benchmarks: many maps at once (each input array holds `count` maps).
+  async gwskynetScoreBatch({ inputs, count }) {
+    return Array.from(await requireEngine().gwskynetScoreBatch(inputs.map((a) => new Float32Array(a)), count));
+  },
+  // The classifier alone, on inputs made by `classifierInputs` (concatenated).
+  classifierInputs({ file }) {
+    return requireFile(file).classifierInputs();
+  },
+  async classifyInputs({ inputs, count }) {
+    return Array.from(await requireEngine().classify(new Float32Array(inputs), count));
+  },
   readLightCurves({ bytes, options }) {
     const set = LightCurves.read(new Uint8Array(bytes), options ?? {});
     const id = nextFile++;
