@@ -30,6 +30,8 @@ use std::collections::BinaryHeap;
 pub const DEFAULT_BATCH_SIZE: usize = 10;
 /// shap's default `max_evals` for the partition explainer.
 pub const DEFAULT_MAX_EVALS: usize = 500;
+/// The largest budget taken: the queue of nodes grows with it (about 100 bytes an evaluation).
+pub const MAX_EVALS: usize = 1_000_000;
 /// Images larger than this are not explained pixel by pixel (the tree takes ~80 bytes a pixel).
 pub const MAX_PIXELS: usize = 4_000_000;
 
@@ -319,8 +321,8 @@ impl<'a> OwenRun<'a> {
     /// Starts from the model's outputs with every pixel masked (`base_value`) and none
     /// (`value`): those two evaluations count towards `max_evals`, as in shap.
     pub fn new(tree: &'a ImagePartition, base_value: f64, value: f64, max_evals: usize, batch_size: usize) -> Result<OwenRun<'a>> {
-        if max_evals < 2 {
-            return Err(Error::Option(format!("max_evals must be at least 2 (the image and its masked version), not {max_evals}")));
+        if !(2..=MAX_EVALS).contains(&max_evals) {
+            return Err(Error::Option(format!("max_evals must be from 2 (the image and its masked version) to {MAX_EVALS}, not {max_evals}")));
         }
         if batch_size < 2 {
             return Err(Error::Option(format!("the batch size must be at least 2, not {batch_size}")));
