@@ -1,7 +1,9 @@
 //! BAYESTAR sky maps: FITS binary tables, flat HEALPix (NESTED or RING, `PROB`, `DISTMU`,
 //! `DISTSIGMA`, `DISTNORM`) or multi-order (`UNIQ`, `PROBDENSITY`, ...), gzipped or not,
-//! whatever the file is called. fitsrs parses the FITS structure (headers, where each data unit
-//! lies); the table columns are decoded here from those bytes. Flat maps are turned into
+//! whatever the file is called. The FITS structure (header cards, where each data unit lies) and
+//! the table columns are read here: fitsrs 0.4.1, used before, panicked on malformed header cards
+//! (a string value of a lone quote, found by fuzzing), and a panic in the page's wasm kills its
+//! worker, so this reader checks every card and only reports errors. Flat maps are turned into
 //! multi-order form as ligo.skymap's `read_sky_map(..., moc=True)` does: one NUNIQ pixel per
 //! HEALPix pixel, probability divided by the pixel's area.
 
@@ -109,18 +111,6 @@ fn decompress(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     Ok(out.into())
 }
 
-/// A header value as text (strings unquoted, numbers printed).
-fn card_text(value: &fitsrs::card::Value) -> Option<String> {
-    use fitsrs::card::Value;
-    match value {
-        Value::String { value, .. } => Some(value.trim().to_string()),
-        Value::Integer { value, .. } => Some(value.to_string()),
-        Value::Float { value, .. } => Some(value.to_string()),
-        Value::Logical { value, .. } => Some(if *value { "T".into() } else { "F".into() }),
-        _ => None,
-    }
-}
-
 /// One decoded table column.
 struct Column {
     name: String,
@@ -157,7 +147,7 @@ fn fields(header: &std::collections::HashMap<String, String>, count: u64, row_by
             b'I' => 2,
             b'J' | b'E' => 4,
             b'K' | b'D' => 8,
-            _ => return Err(bad(": this column type is not supported in sky maps")),
+            _ => return Err(bad("is a column type sky maps do not use")),
         };
         let size = if letter == b'X' { Some(repeat.div_ceil(8)) } else { repeat.checked_mul(width) };
         let end = size.and_then(|s| offset.checked_add(s)).filter(|&e| e <= row_bytes).ok_or_else(|| {
@@ -256,22 +246,7 @@ pub fn read(bytes: &[u8]) -> Result<SkyMap> {
     if bytes.len() < 2880 || !bytes.starts_with(b"SIMPLE  =") {
         return Err(Error::Format("not a FITS file (it does not start with a FITS header)".into()));
     }
-    let mut header = std::collections::HashMap::new();
-    let mut table: Option<(usize, usize)> = None;
-    for hdu in fitsrs::Fits::from_reader(std::io::Cursor::new(&bytes[..])) {
-        let hdu = hdu.map_err(fits_error)?;
-        match hdu {
-            fitsrs::HDU::Primary(h) | fitsrs::HDU::XImage(h) => collect_header(h.get_header().iter(), &mut header),
-            fitsrs::HDU::XBinaryTable(h) => {
-                collect_header(h.get_header().iter(), &mut header);
-                table = Some((h.get_data_unit_byte_offset() as usize, h.get_data_unit_byte_size() as usize));
-            }
-            fitsrs::HDU::XASCIITable(h) => collect_header(h.get_header().iter(), &mut header),
-        }
-        if table.is_some() {
-            break; // the first binary table is the sky map
-        }
-    }
+    let (header, table) = headers_until_table(&bytes)?;
     let (start, size) = table.ok_or_else(|| Error::Format("the FITS file has no binary table: it is not a HEALPix sky map".into()))?;
     let data = bytes.get(start..).ok_or_else(|| Error::Format("the FITS file is truncated before its table".into()))?;
     let data = &data[..size.min(data.len())];
@@ -279,22 +254,116 @@ pub fn read(bytes: &[u8]) -> Result<SkyMap> {
     build(columns, &header)
 }
 
-/// fitsrs's errors in words a user can act on.
-fn fits_error(e: fitsrs::error::Error) -> Error {
-    use fitsrs::error::Error as F;
-    match e {
-        F::Io(std::io::ErrorKind::UnexpectedEof) | F::FailReadingNextBytes => {
-            Error::Format("the FITS file is truncated: it ends inside a header".into())
+const BLOCK: usize = 2880;
+
+/// Walks the HDUs (header, then data unit, each padded to 2880 bytes) up to the first binary
+/// table. Returns the header cards of all HDUs read (later ones win) and where the table's data
+/// unit lies (start, size), or None when there is no binary table.
+#[allow(clippy::type_complexity)]
+fn headers_until_table(bytes: &[u8]) -> Result<(std::collections::HashMap<String, String>, Option<(usize, usize)>)> {
+    let mut all = std::collections::HashMap::new();
+    let mut pos = 0;
+    let mut first = true;
+    while pos < bytes.len() {
+        let (cards, data_start) = header_at(bytes, pos)?;
+        let get = |key: &str| cards.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let int = |key: &str| -> Result<Option<i64>> {
+            get(key)
+                .map(|v| v.parse::<i64>().map_err(|_| Error::Format(format!("the FITS file is damaged: {key} = '{v}' is not an integer"))))
+                .transpose()
+        };
+        let extension = get("XTENSION").map(str::to_ascii_uppercase);
+        if !first && extension.is_none() {
+            return Err(Error::Format("the FITS file is damaged: an extension header does not start with XTENSION".into()));
         }
-        F::Io(kind) => Error::Format(format!("the FITS file could not be read ({kind})")),
-        F::FailFindingKeyword(key) => Error::Format(format!("the FITS file is damaged: a header lacks its {key} keyword")),
-        // Messages of serde's kind ("invalid type: ...") come from a mandatory keyword that
-        // has no value of the right type.
-        F::DynamicError(m) if m.starts_with("invalid type") || m.starts_with("invalid value") => {
-            Error::Format(format!("the FITS file is damaged: a mandatory header keyword is missing or malformed ({m})"))
+        let bitpix = int("BITPIX")?.ok_or_else(|| Error::Format("the FITS file is damaged: a header has no BITPIX".into()))?;
+        if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
+            return Err(Error::Format(format!("the FITS file is damaged: BITPIX = {bitpix} is not a FITS data type")));
         }
-        other => Error::Format(format!("the FITS file is damaged: {other}")),
+        let naxis = int("NAXIS")?.ok_or_else(|| Error::Format("the FITS file is damaged: a header has no NAXIS".into()))?;
+        if !(0..=999).contains(&naxis) {
+            return Err(Error::Format(format!("the FITS file is damaged: NAXIS = {naxis}")));
+        }
+        // Data unit size (FITS 4.0, eq. 1 and 2): |BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × ... × NAXISn).
+        let mut elements: u64 = if naxis == 0 { 0 } else { 1 };
+        for k in 1..=naxis {
+            let n = int(&format!("NAXIS{k}"))?.ok_or_else(|| Error::Format(format!("the FITS file is damaged: a header has NAXIS = {naxis} but no NAXIS{k}")))?;
+            let n = u64::try_from(n).map_err(|_| Error::Format(format!("the FITS file is damaged: NAXIS{k} = {n}")))?;
+            elements = elements.checked_mul(n).ok_or_else(|| Error::Format("the FITS file is damaged: its header describes an impossibly large data unit".into()))?;
+        }
+        let (pcount, gcount) = if first { (0, 1) } else { (int("PCOUNT")?.unwrap_or(0), int("GCOUNT")?.unwrap_or(1)) };
+        let size = u64::try_from(pcount)
+            .ok()
+            .and_then(|p| elements.checked_add(p))
+            .and_then(|e| e.checked_mul(u64::try_from(gcount).ok()?))
+            .and_then(|e| e.checked_mul(bitpix.unsigned_abs() / 8))
+            .filter(|&s| s <= MAX_BYTES)
+            .ok_or_else(|| Error::Format("the FITS file is damaged: its header describes an impossibly large data unit".into()))? as usize;
+        for (k, v) in &cards {
+            all.insert(k.clone(), v.clone());
+        }
+        if extension.as_deref() == Some("BINTABLE") {
+            if bitpix != 8 || naxis != 2 {
+                return Err(Error::Format(format!("the FITS file is damaged: a binary table has BITPIX = 8 and NAXIS = 2, this one {bitpix} and {naxis}")));
+            }
+            return Ok((all, Some((data_start, size))));
+        }
+        first = false;
+        pos = data_start.saturating_add(size.div_ceil(BLOCK) * BLOCK);
     }
+    Ok((all, None))
+}
+
+/// The header starting at `pos`: its cards (keyword, value as text) up to END, and where its
+/// data unit starts. Commentary cards are skipped; string values lose their quotes.
+fn header_at(bytes: &[u8], pos: usize) -> Result<(Vec<(String, String)>, usize)> {
+    let mut cards = Vec::new();
+    let mut at = pos;
+    loop {
+        let card = bytes.get(at..at + 80).ok_or_else(|| Error::Format("the FITS file is truncated: it ends inside a header".into()))?;
+        at += 80;
+        if !card.iter().all(|b| (0x20..=0x7e).contains(b)) {
+            return Err(Error::Format(format!("the FITS file is damaged: a header card holds bytes that are not text (at byte {})", at - 80)));
+        }
+        let text = std::str::from_utf8(card).expect("printable ASCII");
+        let key = text[..8].trim_end();
+        if key == "END" {
+            break;
+        }
+        if cards.len() >= 100_000 {
+            return Err(Error::Format("the FITS file is damaged: a header has more than 100 000 cards".into()));
+        }
+        if &text[8..10] != "= " || key.is_empty() || key == "COMMENT" || key == "HISTORY" {
+            continue;
+        }
+        let value = card_value(&text[10..]).map_err(|why| Error::Format(format!("the FITS file is damaged: header card {key}: {why}")))?;
+        cards.push((key.to_ascii_uppercase(), value));
+    }
+    Ok((cards, (at - pos).div_ceil(BLOCK) * BLOCK + pos))
+}
+
+/// A card's value as text: a string without its quotes ('' is a quote; trailing spaces are not
+/// significant), or the number or logical before any comment (FITS 4.0, section 4.2).
+fn card_value(field: &str) -> std::result::Result<String, String> {
+    let field = field.trim_start();
+    if let Some(rest) = field.strip_prefix('\'') {
+        let mut value = String::new();
+        let mut chars = rest.chars().peekable();
+        loop {
+            match chars.next() {
+                None => return Err("a string value without its closing quote".into()),
+                Some('\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                Some('\'') => return Ok(value.trim().to_string()),
+                Some(c) => value.push(c),
+            }
+        }
+    }
+    let value = field.split('/').next().unwrap_or("").trim();
+    // Fortran-style exponents (1.0D+02) are numbers too.
+    Ok(if value.parse::<f64>().is_err() && value.contains('D') { value.replace('D', "E") } else { value.to_string() })
 }
 
 /// Probabilities must be numbers: a NaN would make every input of GWSkyNet NaN.
@@ -310,14 +379,6 @@ fn check_finite(name: &str, values: &[f64]) -> Result<()> {
             first + 1,
             values[first]
         ))),
-    }
-}
-
-fn collect_header<'a>(cards: impl Iterator<Item = (&'a str, &'a fitsrs::card::Value)>, out: &mut std::collections::HashMap<String, String>) {
-    for (key, value) in cards {
-        if let Some(text) = card_text(value) {
-            out.insert(key.trim().to_ascii_uppercase(), text);
-        }
     }
 }
 
@@ -633,7 +694,7 @@ mod tests {
         // Claim 1024 values a row in a 16-byte row.
         let bytes = with_card(order0_map(false), "TFORM2", "'1024D'");
         let err = read(&bytes).unwrap_err().to_string();
-        // fitsrs refuses this first; `fields` would too before reading a byte.
+        // `fields` refuses this before reading a byte.
         assert!(err.contains("NAXIS1"), "{err}");
     }
 
@@ -676,6 +737,21 @@ mod tests {
     fn not_fits_is_refused() {
         assert!(read(b"hello").unwrap_err().to_string().contains("not a FITS file"));
         assert!(read(&[0x1f, 0x8b, 8, 0, 0]).unwrap_err().to_string().contains("gzip"));
+    }
+
+    #[test]
+    fn malformed_header_cards_are_errors_not_panics() {
+        // A string value of a lone quote made fitsrs 0.4.1 panic (found by `scripts/fuzz.sh`).
+        let e = read(&fits(&[("NAXIS1", "8"), ("NAXIS2", "0"), ("TFIELDS", "1"), ("OBJECT", "'")], &[])).unwrap_err();
+        assert!(e.to_string().contains("header card OBJECT: a string value without its closing quote"), "{e}");
+        let e = read(&fits(&[("NAXIS1", "8"), ("NAXIS2", "-5"), ("TFIELDS", "1")], &[])).unwrap_err();
+        assert!(e.to_string().contains("NAXIS2 = -5"), "{e}");
+        let e = read(&fits(&[("NAXIS1", "99999999999"), ("NAXIS2", "99999999999"), ("TFIELDS", "1")], &[])).unwrap_err();
+        assert!(e.to_string().contains("impossibly large"), "{e}");
+        // Quotes inside strings, comments after values, and Fortran exponents are read.
+        assert_eq!(card_value(" 'O''Neil  ' / a comment").unwrap(), "O'Neil");
+        assert_eq!(card_value("          1.5D+02 / Mpc").unwrap(), "1.5E+02");
+        assert_eq!(card_value("                    T").unwrap(), "T");
     }
 
     #[test]
