@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ import shap
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'bench'))
-from gwskynet_model import WHEEL  # noqa: E402
+from gwskynet_model import session as onnx_session  # noqa: E402
 
 
 def lines(cmd, **kw):
@@ -64,8 +63,7 @@ def fmt(s):
 
 def main():
     exe, curve, maps = sys.argv[1], sys.argv[2], sys.argv[3:]
-    with zipfile.ZipFile(WHEEL) as z:
-        session = ort.InferenceSession(z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx'), providers=['CPUExecutionProvider'])
+    session = onnx_session()
     wasm = {(r['file'], r['what'], r['backend']): r for r in lines(['node', str(ROOT / 'bench/wasm_explain.mjs'), curve, *maps], cwd=ROOT)}
     rows = []
     for m in maps:

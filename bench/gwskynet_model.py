@@ -22,6 +22,17 @@ WHEEL = Path(os.environ.get('SKYSIFT_MODEL_CACHE', Path.home() / '.cache/skysift
 SHAPES = [(180, 360, 1), (1,), (262, 262, 3), (3,), (1,), (1,), (1,), (1,), (1,), (1,)]
 
 
+def onnx_bytes():
+    """GWSkyNet's ONNX file, from the pinned wheel the build cached."""
+    with zipfile.ZipFile(WHEEL) as z:
+        return z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx')
+
+
+def session(options=None):
+    """An onnxruntime session (CPU) on GWSkyNet's ONNX file."""
+    return ort.InferenceSession(onnx_bytes(), options, providers=['CPUExecutionProvider'])
+
+
 def wave(n, offset, d):
     i = np.arange(n, dtype=np.int64) + offset
     return ((i * 7919) % 1000).astype(np.float32) / np.float32(d)
@@ -41,8 +52,7 @@ def dump(out):
     """Writes the ONNX file and the batch-1 inputs (raw float32) for the in-browser rows."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(WHEEL) as z:
-        (out / 'gwskynet.onnx').write_bytes(z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx'))
+    (out / 'gwskynet.onnx').write_bytes(onnx_bytes())
     names = ['input_1', 'input_10', 'input_2', 'input_3', 'input_4', 'input_5', 'input_6', 'input_7', 'input_8', 'input_9']
     for name, a in zip(names, inputs(1)):
         a.astype(np.float32).tofile(out / f'{name}.bin')
@@ -85,21 +95,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main():
     exe = sys.argv[1]
-    with zipfile.ZipFile(WHEEL) as z:
-        model = z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx')
     opts = ort.SessionOptions()
-    session = ort.InferenceSession(model, opts, providers=['CPUExecutionProvider'])
-    names = [i.name for i in session.get_inputs()]
+    runner = session(opts)
+    names = [i.name for i in runner.get_inputs()]
     print(f'GWSkyNet model alone; onnxruntime {ort.__version__} ({opts.intra_op_num_threads or os.cpu_count()} threads by default), {os.cpu_count()} cores')
     print(f'{"batch":>5}  {"tool":<28} {"median":>10} {"min-max":>21} {"x skysift":>9}')
     for batch in (1, 64):
         reps = 9 if batch == 1 else 3
         feed = dict(zip(names, inputs(batch)))
-        ref = session.run(None, feed)[0].ravel()
+        ref = runner.run(None, feed)[0].ravel()
         seconds = []
         for _ in range(reps):
             t0 = time.perf_counter()
-            session.run(None, feed)
+            runner.run(None, feed)
             seconds.append(time.perf_counter() - t0)
         seconds.sort()
         ours = json.loads(subprocess.run([exe, 'bench', 'gwskynet', '--batch', str(batch), '--reps', str(reps)],

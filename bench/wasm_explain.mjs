@@ -3,7 +3,7 @@
 // over the sky image of each map, and partition SHAP over the dm–dt image of a light curve.
 // Prints one JSON line per measurement. Usage: node bench/wasm_explain.mjs LIGHTCURVE MAP...
 import { readFileSync } from 'node:fs';
-import { launch } from '../tests/browser/helpers.mjs';
+import { launch, openPage, waitReady } from '../tests/browser/helpers.mjs';
 
 const [curve, ...maps] = process.argv.slice(2);
 const stats = (xs) => {
@@ -13,9 +13,8 @@ const stats = (xs) => {
 for (const backend of ['cpu', 'webgpu']) {
   const session = await launch({ webgpu: backend === 'webgpu' });
   try {
-    const page = await session.browser.newPage();
-    await page.goto(`${session.base}/www/?backend=${backend}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    const { page } = await openPage(session, `/www/?backend=${backend}`);
+    await waitReady(page);
     const text = readFileSync(curve, 'utf8');
     const lc = await page.evaluate(async ({ text, backend }) => {
       const { createSkysift } = await import('./js/skysift.js');

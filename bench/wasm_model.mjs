@@ -6,7 +6,7 @@
 // input_K.bin (one map) and input_K.64.bin (64 maps), written by bench/gwskynet_model.py)
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { launch, root } from '../tests/browser/helpers.mjs';
+import { launch, openPage, root, waitReady } from '../tests/browser/helpers.mjs';
 
 const dir = '/' + relative(root, resolve(process.argv[2]));
 const curves = readFileSync(process.argv[3], 'utf8');
@@ -14,9 +14,8 @@ const REPS = 9;
 for (const webgpu of [false, true]) {
   const session = await launch({ webgpu });
   try {
-    const page = await session.browser.newPage();
-    await page.goto(`${session.base}/www/?backend=${webgpu ? 'webgpu' : 'cpu'}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    const { page } = await openPage(session, `/www/?backend=${webgpu ? 'webgpu' : 'cpu'}`);
+    await waitReady(page);
     // A first visit (fresh profile, nothing cached): navigation to the example's probabilities
     // on screen, wasm download (from 127.0.0.1) and compilation included.
     const first = await page.evaluate(() => performance.getEntriesByName('first-prediction')[0]?.startTime ?? null);

@@ -3,15 +3,14 @@
 // --json`. The first run of each backend also loads the model; the figure is the second run.
 // Usage: node bench/wasm_skymap.mjs MAP...
 import { readFileSync } from 'node:fs';
-import { launch } from '../tests/browser/helpers.mjs';
+import { launch, openPage, waitReady } from '../tests/browser/helpers.mjs';
 
 const files = process.argv.slice(2);
 for (const backend of ['cpu', 'webgpu']) {
   const session = await launch({ webgpu: backend === 'webgpu' });
   try {
-    const page = await session.browser.newPage();
-    await page.goto(`${session.base}/www/?backend=${backend}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    const { page } = await openPage(session, `/www/?backend=${backend}`);
+    await waitReady(page);
     for (const file of files) {
       const bytes = [...readFileSync(file)];
       const result = await page.evaluate(async ({ bytes, backend }) => {

@@ -14,7 +14,6 @@ row-major order): with a budget of a few hundred evaluations they are constant o
 """
 import json
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import shap
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / 'bench'))
-from gwskynet_model import WHEEL, inputs  # noqa: E402
+from gwskynet_model import inputs, session as onnx_session  # noqa: E402
 
 # (seed, image, input index, max_evals, masking): shap's all-zero Image masker, or its
 # "blur(W,H)" (OpenCV's box filter).
@@ -43,8 +42,7 @@ def run_length(values):
 
 
 def main():
-    with zipfile.ZipFile(WHEEL) as z:
-        session = ort.InferenceSession(z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx'), providers=['CPUExecutionProvider'])
+    session = onnx_session()
     names = [i.name for i in session.get_inputs()]
     stacked = inputs(2)
     cases = []

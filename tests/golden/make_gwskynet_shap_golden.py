@@ -12,7 +12,6 @@ all 2^10 coalitions (on the score, and on its logit).
 """
 import json
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,11 @@ import shap
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / 'bench'))
-from gwskynet_model import WHEEL, inputs  # noqa: E402  (the benchmark's made-up maps, built once)
+from gwskynet_model import inputs, session as onnx_session  # noqa: E402  (the benchmark's made-up maps, built once)
 
 
 def main():
-    with zipfile.ZipFile(WHEEL) as z:
-        session = ort.InferenceSession(z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx'), providers=['CPUExecutionProvider'])
+    session = onnx_session()
     names = [i.name for i in session.get_inputs()]
     stacked = inputs(4)
     cases = []
