@@ -21,17 +21,21 @@ echo "$(rustc --version), $(.venv/bin/python --version), $(chromium --version 2>
 echo "No GPU here: the browser's WebGPU adapter is SwiftShader, a CPU emulation."
 echo
 echo '```'
-.venv/bin/python bench/dmdt.py "$CARGO_TARGET_DIR/release/skysift"
-echo
-.venv/bin/python bench/gwskynet_model.py "$CARGO_TARGET_DIR/release/skysift" "$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv"
-echo
+EXE="$CARGO_TARGET_DIR/release/skysift"
 MAPS="$SKYSIFT_DATA/skymaps"
-.venv/bin/python bench/skymap.py "$CARGO_TARGET_DIR/release/skysift" .venv-reference/bin/python \
+ZTF="$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv"
+# Each section after the command that reproduces it (paths as on this machine).
+section() {
+  echo "\$ ${*/#$HOME/~}"
+  "$@"
+  echo
+}
+section .venv/bin/python bench/dmdt.py "$EXE"
+section .venv/bin/python bench/gwskynet_model.py "$EXE" "$ZTF"
+section .venv/bin/python bench/skymap.py "$EXE" .venv-reference/bin/python \
   "$MAPS/o3a-gracedb/S190412m/bayestar.fits.gz" "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
-echo
-.venv/bin/python bench/inference.py "$CARGO_TARGET_DIR/release/skysift" "$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv"
-echo
-.venv/bin/python bench/explain.py "$CARGO_TARGET_DIR/release/skysift" www/examples/rr-lyrae.csv \
+section .venv/bin/python bench/inference.py "$EXE" "$ZTF"
+section .venv/bin/python bench/explain.py "$EXE" www/examples/rr-lyrae.csv \
   "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
 echo '```'
 echo
