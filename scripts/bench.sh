@@ -26,7 +26,7 @@ MAPS="$SKYSIFT_DATA/skymaps"
 ZTF="$SKYSIFT_DATA/lightcurves/ztf-alerce/periodic_light_curves.csv"
 # Each section after the command that reproduces it (paths as on this machine).
 section() {
-  echo "\$ ${*/#$HOME/~}"
+  echo "\$ ${*/#$HOME/\~}"
   "$@"
   echo
 }
