@@ -106,8 +106,7 @@ impl Engine {
     /// model's input order, as the Python `prepare_data` makes them): `{score, far, fnr}`.
     #[wasm_bindgen(js_name = gwskynetScore)]
     pub async fn gwskynet_score(&self, inputs: js_sys::Array) -> JsResult<JsValue> {
-        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
-        let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
+        let inputs = inputs_from_js(&inputs)?;
         let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
         let score = model.scores(&[&inputs]).await.map_err(js_error)?[0] as f64;
         let rates = gwskynet::rates(score);
@@ -128,8 +127,7 @@ impl Engine {
     /// phi_logit, logit, base_logit, additivity_error}`.
     #[wasm_bindgen(js_name = gwskynetShapley)]
     pub async fn gwskynet_shapley(&self, inputs: js_sys::Array) -> JsResult<JsValue> {
-        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
-        let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
+        let inputs = inputs_from_js(&inputs)?;
         let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
         let s = crate::explain::gwskynet_shapley(model, &inputs, &crate::explain::zero_baseline()).await.map_err(js_error)?;
         to_js(&s)
@@ -167,8 +165,7 @@ impl Engine {
         batch_size: usize,
         progress: &js_sys::Function,
     ) -> JsResult<JsValue> {
-        let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
-        let inputs = gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)?;
+        let inputs = inputs_from_js(&inputs)?;
         let image = gwskynet::Image::named(&image).map_err(js_error)?;
         let options = partition_options(&masking, max_evals, batch_size)?;
         let model = self.gwskynet.get_or_init(|| GwSkyNet::new(&self.device));
@@ -200,6 +197,12 @@ impl Engine {
         let p = model.probabilities(&chunks).await.map_err(js_error)?;
         Ok(p.into_iter().flatten().collect())
     }
+}
+
+/// GWSkyNet's ten inputs of one map, from Float32Arrays in the model's order.
+fn inputs_from_js(inputs: &js_sys::Array) -> JsResult<gwskynet::Inputs> {
+    let arrays: Vec<Vec<f32>> = inputs.iter().map(|a| js_sys::Float32Array::new(&a).to_vec()).collect();
+    gwskynet::Inputs::from_arrays(&arrays).map_err(js_error)
 }
 
 /// Progress reports to a JS callback; a callback that throws is ignored (progress is advisory).
