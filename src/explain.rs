@@ -192,7 +192,7 @@ fn channels_first(hwc: &[f32], [channels, rows, columns]: [usize; 3]) -> Vec<f32
 }
 
 /// Attributions of the probability of class `class` to the pixels of a dm–dt input (as
-/// `classifier::input_image` makes it). Absent pixels are masked as `options` says (zero by
+/// `classifier::input_image` makes it; its features are held fixed). Absent pixels are masked as `options` says (zero by
 /// default: no pair of points in that bin). The values come back channels last: `[Δt bin, Δm
 /// bin, band]`.
 pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, options: &partition::Options, progress: impl FnMut(usize, usize)) -> Result<Attribution> {
@@ -201,19 +201,70 @@ pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, o
     if class >= classifier::CLASSES.len() {
         return Err(Error::Option(format!("there are {} classes, numbered from 0", classifier::CLASSES.len())));
     }
-    if input.len() != chw.iter().product::<usize>() {
-        return Err(Error::Value(format!("the classifier takes images of {} values", chw.iter().product::<usize>())));
+    if input.len() != classifier::input_len() {
+        return Err(Error::Value(format!("the classifier takes inputs of {} values", classifier::input_len())));
     }
+    // Only the image's pixels are players; the period features stay as they are.
+    let (image, features) = input.split_at(input.len() - classifier::N_FEATURES);
     let shape = [n_dt, n_dm, classifier::CHANNELS];
     let tree = ImagePartition::new(shape)?;
-    let x = channels_last(input, chw);
+    let x = channels_last(image, chw);
     let masked = options.masking.masked(&x, shape);
     let probability = async |images: Vec<Vec<f32>>| -> Result<Vec<f64>> {
-        let inputs: Vec<Vec<f32>> = images.iter().map(|i| channels_first(i, chw)).collect();
+        let inputs: Vec<Vec<f32>> = images
+            .iter()
+            .map(|i| {
+                let mut v = channels_first(i, chw);
+                v.extend_from_slice(features);
+                v
+            })
+            .collect();
         let refs: Vec<&[f32]> = inputs.iter().map(|v| v.as_slice()).collect();
         Ok(model.probabilities(&refs).await?.iter().map(|p| p[class] as f64).collect())
     };
     partition::explain_image_async(&tree, &x, &masked, options.max_evals, options.batch_size, probability, progress).await
+}
+
+/// How much the two parts of the classifier's input moved P(`class`): the dm–dt image and the
+/// period features, each against a reference (the image masked as `masking` says; the features
+/// of an average training star). Exact Shapley values of the two-player game (4 model runs):
+/// `image + features = value − base_value`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct InputParts {
+    /// P(class) with both parts at their reference, and on the input itself.
+    pub base_value: f64,
+    pub value: f64,
+    pub image: f64,
+    pub features: f64,
+}
+
+pub async fn dmdt_parts(model: &Classifier, input: &[f32], class: usize, masking: &partition::Masking) -> Result<InputParts> {
+    let (n_dt, n_dm) = classifier::grid().shape();
+    let chw = [classifier::CHANNELS, n_dt, n_dm];
+    if class >= classifier::CLASSES.len() || input.len() != classifier::input_len() {
+        return Err(Error::Value(format!("the classifier takes inputs of {} values and has {} classes", classifier::input_len(), classifier::CLASSES.len())));
+    }
+    let (image, features) = input.split_at(input.len() - classifier::N_FEATURES);
+    let masked_image = channels_first(&masking.masked(&channels_last(image, chw), [n_dt, n_dm, classifier::CHANNELS]), chw);
+    let join = |i: &[f32], f: &[f32]| [i, f].concat();
+    let runs = [
+        join(&masked_image, model.average_features()),
+        join(image, model.average_features()),
+        join(&masked_image, features),
+        input.to_vec(),
+    ];
+    let p: Vec<f64> = model.probabilities(&runs.iter().map(|v| v.as_slice()).collect::<Vec<_>>()).await?.iter().map(|p| p[class] as f64).collect();
+    Ok(InputParts {
+        base_value: p[0],
+        value: p[3],
+        image: 0.5 * ((p[1] - p[0]) + (p[3] - p[2])),
+        features: 0.5 * ((p[2] - p[0]) + (p[3] - p[1])),
+    })
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub fn dmdt_parts_blocking(model: &Classifier, input: &[f32], class: usize, masking: &partition::Masking) -> Result<InputParts> {
+    pollster::block_on(dmdt_parts(model, input, class, masking))
 }
 
 #[cfg(not(target_family = "wasm"))]

@@ -15,6 +15,7 @@ pub mod explain;
 pub mod gwskynet;
 pub mod lightcurve;
 pub mod partition;
+pub mod period;
 pub mod skymap;
 pub mod volume;
 

@@ -421,7 +421,9 @@ fn explain_light_curve(args: &ExplainArgs, path: &str, bytes: &[u8], model: &sky
                 .ok_or_else(|| Error::Option(format!("--class '{name}': the classes are {}", classifier::CLASSES.join(", "))))?,
             None => (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).expect("four classes"),
         };
-        let a = explain::dmdt_attribution_blocking(model, &input, class, &args.partition()?).map_err(|e| prefix(path, e))?;
+        let options = args.partition()?;
+        let a = explain::dmdt_attribution_blocking(model, &input, class, &options).map_err(|e| prefix(path, e))?;
+        let parts = explain::dmdt_parts_blocking(model, &input, class, &options.masking).map_err(|e| prefix(path, e))?;
         let (by_dt, by_dm) = explain::row_and_column_sums(&a);
         let seconds = start.elapsed().as_secs_f64();
         let object = group[0].object.clone();
@@ -431,7 +433,8 @@ fn explain_light_curve(args: &ExplainArgs, path: &str, bytes: &[u8], model: &sky
                 "file": path, "object": object, "kind": "lightcurve", "class": classifier::CLASSES[class],
                 "base_value": a.base_value, "value": a.value, "evals": a.evals, "max_evals": a.max_evals,
                 "shape": a.shape, "values": a.values, "by_dt": by_dt, "by_dm": by_dm,
-                "dt_edges": grid.dt_edges, "dm_edges": grid.dm_edges, "warnings": warnings, "seconds": seconds,
+                "dt_edges": grid.dt_edges, "dm_edges": grid.dm_edges, "parts": parts, "period": classifier::period_of(&input),
+                "warnings": warnings, "seconds": seconds,
             });
             writeln!(out, "{line}").map_err(io_error)?;
         } else {
@@ -440,6 +443,12 @@ fn explain_light_curve(args: &ExplainArgs, path: &str, bytes: &[u8], model: &sky
                 out,
                 "{path}{name}: P({}) = {:.4}, {:.4} with an empty dm–dt image; {} evaluations",
                 classifier::CLASSES[class], a.value, a.base_value, a.evals
+            )
+            .map_err(io_error)?;
+            writeln!(
+                out,
+                "  against an average star with an empty image ({:.4}): dm–dt image {:+.4}, period and folded shape {:+.4}",
+                parts.base_value, parts.image, parts.features
             )
             .map_err(io_error)?;
             let grid = classifier::grid();
@@ -465,7 +474,7 @@ fn run_classify(args: &ClassifyArgs, out: &mut impl Write) -> Result<()> {
         for group in classifier::group_by_object(&curves) {
             let (input, warnings) = classifier::input_image(&group).map_err(|e| prefix(path, e))?;
             let p = model.probabilities_blocking(&[&input])?[0];
-            let prediction = classifier::prediction(&group, p, warnings);
+            let prediction = classifier::prediction(&group, &input, p, warnings);
             if args.json {
                 let mut value = serde_json::to_value(&prediction).expect("predictions serialise");
                 value.as_object_mut().expect("an object").insert("file".into(), path.as_str().into());
@@ -473,7 +482,8 @@ fn run_classify(args: &ClassifyArgs, out: &mut impl Write) -> Result<()> {
             } else {
                 let probs: Vec<String> = prediction.probabilities.iter().map(|(c, p)| format!("{c} {p:.3}")).collect();
                 let name = prediction.object.as_deref().map(|o| format!(" {o}")).unwrap_or_default();
-                writeln!(out, "{path}{name}: {} ({}); {} points in {}", prediction.label, probs.join(", "), prediction.n_points, prediction.bands.join("+")).map_err(io_error)?;
+                let period = prediction.period.map(|p| format!("; period {p:.5} days")).unwrap_or_default();
+                writeln!(out, "{path}{name}: {} ({}); {} points in {}{period}", prediction.label, probs.join(", "), prediction.n_points, prediction.bands.join("+")).map_err(io_error)?;
                 for w in &prediction.warnings {
                     writeln!(out, "  warning: {w}").map_err(io_error)?;
                 }

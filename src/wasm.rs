@@ -184,6 +184,16 @@ impl Engine {
         attribution_to_js(&a)
     }
 
+    /// How much the dm–dt image and the period features each moved P(`class`) (exact Shapley
+    /// values of the two parts; see `explain::dmdt_parts`).
+    #[wasm_bindgen(js_name = dmdtParts)]
+    pub async fn dmdt_parts(&self, input: Vec<f32>, class: usize, masking: String) -> JsResult<JsValue> {
+        let model = self.classifier.get_or_init(|| crate::classifier::Classifier::new(&self.device));
+        let masking = crate::partition::Masking::named(&masking).map_err(js_error)?;
+        let parts = crate::explain::dmdt_parts(model, &input, class, &masking).await.map_err(js_error)?;
+        to_js(&parts)
+    }
+
     /// Calibrated class probabilities of the dm–dt classifier for `count` inputs made by
     /// `LightCurves.classifierInputs` (concatenated): a flat array, 4 per object, in the order
     /// of `classes()`.
@@ -300,6 +310,8 @@ impl LightCurves {
             object: Option<String>,
             bands: Vec<String>,
             n_points: usize,
+            /// The periodogram's best period (days), if any.
+            period: Option<f64>,
             warnings: Vec<String>,
             /// Too few points for any answer (the label is then "uncertain").
             uncertain: bool,
@@ -308,10 +320,10 @@ impl LightCurves {
         let mut objects = Vec::new();
         for group in classifier::group_by_object(&self.curves) {
             let (x, warnings) = classifier::input_image(&group).map_err(js_error)?;
-            flat.extend(x);
             // The probabilities come later (`Engine.classify`): only the object's description here.
-            let p = classifier::prediction(&group, [0.0; 4], warnings);
-            objects.push(Object { object: p.object, bands: p.bands, n_points: p.n_points, warnings: p.warnings, uncertain: classifier::too_few_points(&group) });
+            let p = classifier::prediction(&group, &x, [0.0; 4], warnings);
+            flat.extend(x);
+            objects.push(Object { object: p.object, bands: p.bands, n_points: p.n_points, period: p.period, warnings: p.warnings, uncertain: classifier::too_few_points(&group) });
         }
         let out = js_sys::Object::new();
         js_sys::Reflect::set(&out, &"inputs".into(), &js_sys::Float32Array::from(&flat[..]))?;

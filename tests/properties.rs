@@ -3,6 +3,8 @@
 //!   total is the number of pairs inside the grid;
 //! - sky image: a uniform map reprojects to a uniform image, and any multi-order map gives each
 //!   grid point the value of the pixel that contains it;
+//! - classifier inputs: for any light curve (equal times, constant magnitudes, a few points),
+//!   the periodogram's powers lie in [0, 1] and every feature is a finite number;
 //! - attributions add up to f(x) − f(baseline): partition SHAP for any model, budget and batch
 //!   size, and the exact ten-input Shapley values for any additive logits.
 
@@ -35,6 +37,28 @@ fn increasing(start: f64, steps: Vec<f64>) -> Vec<f64> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn classifier_inputs_are_finite_for_any_curve(
+        steps in prop::collection::vec(prop_oneof![Just(0.0), 0.001f64..5.0, 10.0f64..800.0], 1..80),
+        mags in prop::collection::vec(prop_oneof![Just(15.0), 12.0f64..20.0], 80),
+        two_bands in any::<bool>(),
+    ) {
+        let blue = LightCurve { band: Some("b".into()), ..curve(&steps, &mags) };
+        let red = LightCurve { band: Some("r".into()), mag: blue.mag.iter().map(|m| m + 0.3).collect(), ..blue.clone() };
+        let curves: Vec<&LightCurve> = if two_bands { vec![&blue, &red] } else { vec![&blue] };
+        match skysift::classifier::input_image(&curves) {
+            Ok((input, _)) => {
+                prop_assert_eq!(input.len(), skysift::classifier::input_len());
+                prop_assert!(input.iter().all(|v| v.is_finite()), "{:?}", &input[input.len() - skysift::classifier::N_FEATURES..]);
+            }
+            Err(e) => prop_assert!(blue.len() < 2, "{}", e),
+        }
+        let span = blue.time[blue.len() - 1] - blue.time[0];
+        let grid = skysift::period::frequency_grid(span);
+        prop_assert!(grid.len() <= skysift::period::MAX_FREQUENCIES);
+        prop_assert!(skysift::period::power(&blue, &grid).iter().all(|p| (0.0..=1.0).contains(p)));
+    }
 
     #[test]
     fn dmdt_pixels_count_exactly_their_pairs(

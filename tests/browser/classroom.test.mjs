@@ -30,8 +30,16 @@ test('gallery, learn panel, folding and zooming', async () => {
     // Fold the RR Lyrae example at its period, zoom by dragging, pan and reset with keys.
     await page.click('#example');
     await page.waitForFunction(() => /RR Lyrae star/.test(document.getElementById('file-info').textContent));
-    await page.fill('#fold-period', '0.56654');
+    // The period the classifier found (the CLI's), one click from the fold.
+    const found = JSON.parse(execFileSync(cli, ['classify', join(root, 'www/examples/rr-lyrae.csv'), '--json'], { encoding: 'utf8' })).period;
+    assert.ok(Math.abs(found - 0.56654) < 1e-3, `period found ${found}`);
+    await page.waitForFunction((p) => Number(document.getElementById('class-period').dataset.period) === p, found);
+    assert.equal(await page.isVisible('#class-period'), true);
+    assert.match(await page.textContent('#class-period'), new RegExp(`best period: ${Number(found.toPrecision(5))} days`));
+    await page.click('#fold-found');
     const view = async () => JSON.parse(await page.getAttribute('#lc-canvas', 'data-view'));
+    assert.deepEqual(await view(), { period: Number(found.toPrecision(5)), range: [0, 2] });
+    await page.fill('#fold-period', '0.56654');
     assert.deepEqual(await view(), { period: 0.56654, range: [0, 2] });
     await page.locator('#lc-canvas').screenshot({ path: join(resultsDir, 'lc-folded.png') });
     const box = await page.locator('#lc-canvas').boundingBox();

@@ -376,6 +376,12 @@ test('partition explanations in the page equal the CLI\'s (dm–dt image of the 
     assert.ok(Math.abs(sum - (lc.value - lc.base_value)) <= 1e-5, `Σ ${sum} vs ${lc.value - lc.base_value}`);
     assert.equal(await page.locator('#class-why-bars li').count(), 5);
     assert.equal(await page.isVisible('#dmdt-why-canvas'), true);
+    // The two parts of the input (dm–dt image, period features): the CLI's, adding up.
+    const parts = lc.parts;
+    for (const k of ['base_value', 'value', 'image', 'features']) assert.ok(Math.abs(parts[k] - cliLc.parts[k]) <= 1e-5, `${k}: ${parts[k]} vs CLI ${cliLc.parts[k]}`);
+    assert.ok(Math.abs(parts.image + parts.features - (parts.value - parts.base_value)) <= 1e-9);
+    assert.deepEqual(JSON.parse(await page.getAttribute('#class-why', 'data-parts')), parts);
+    assert.match(await page.textContent('#class-why'), /the period and the folded light curve move it by [+−-]/);
 
     // The example sky map, then its sky image explained: the CLI's values, adding up.
     await page.click('#example-skymap');

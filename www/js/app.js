@@ -255,7 +255,11 @@ async function explainClass(objectIndex, label) {
     drawDmdt($('dmdt-why-canvas'), grid, null, matrix);
     $('dmdt-why').hidden = false;
     const sum = byDt.reduce((x, y) => x + y, 0);
-    box.textContent = `P(${a.class}) is ${(100 * a.value).toFixed(1)}%; with an empty dm–dt image it would be ${(100 * a.base_value).toFixed(1)}%. The time scales that mattered most (pairs of points this far apart):`;
+    const p = a.parts;
+    box.textContent = `P(${a.class}) is ${(100 * a.value).toFixed(1)}%. For an average star with an empty dm–dt image it would be ${(100 * p.base_value).toFixed(1)}%: `
+      + `the period and the folded light curve move it by ${signed(100 * p.features, 1)} points, the dm–dt image by ${signed(100 * p.image, 1)}. `
+      + `Within the image (its pairs against none, the period kept: ${(100 * a.base_value).toFixed(1)}% → ${(100 * a.value).toFixed(1)}%), the time scales that mattered most (pairs of points this far apart):`;
+    box.dataset.parts = JSON.stringify(p);
     const order = byDt.map((v, i) => i).sort((x, y) => Math.abs(byDt[y]) - Math.abs(byDt[x])).slice(0, 5);
     const scale = Math.max(1e-12, ...order.map((i) => Math.abs(byDt[i])));
     $('class-why-bars').replaceChildren(...barItems(order.map((i) => ({
@@ -368,6 +372,10 @@ function showClassification(curve) {
   $('class-bars').replaceChildren(...barItems(entries.map(([name, p]) => ({ label: name, value: p, text: `${(100 * p).toFixed(1)}%`, best: name === mine.label }))));
   warnings.textContent = mine.warnings.length ? `Take this answer with care: ${mine.warnings.join('; ')}.` : '';
   warnings.hidden = !mine.warnings.length;
+  const period = $('class-period');
+  period.hidden = !mine.period;
+  period.dataset.period = mine.period ?? '';
+  if (mine.period) period.firstElementChild.textContent = `The periodogram's best period: ${formatPeriod(mine.period)} days${mine.label === 'eclipsing binary' ? ' (for an eclipsing binary often half the orbit: fold at twice it to see both eclipses)' : ''}.`;
   box.dataset.label = mine.label;
   // For the benchmark of load-to-first-prediction (bench/wasm_model.mjs).
   if (!performance.getEntriesByName('first-prediction').length) performance.mark('first-prediction');
@@ -430,8 +438,18 @@ function axisValueAt(event) {
   return from + ((px - left) / width) * (to - from);
 }
 
+/** A period with the digits a fold needs (5 significant figures). */
+function formatPeriod(days) {
+  return Number(days.toPrecision(5)).toString();
+}
+
 function wireLightCurveView() {
   const canvas = $('lc-canvas');
+  $('fold-found').addEventListener('click', () => {
+    const input = $('fold-period');
+    input.value = formatPeriod(Number($('class-period').dataset.period));
+    input.dispatchEvent(new Event('input'));
+  });
   $('fold-period').addEventListener('input', (e) => {
     const p = Number(e.target.value);
     view.period = Number.isFinite(p) && p > 0 ? p : null;

@@ -62,6 +62,18 @@ export interface DmdtRecord {
   dropped: number;
 }
 
+/** How much each part of the classifier's input moved P(class): exact Shapley values of two
+ * players, against an average training star with an empty dm–dt image (`base_value`);
+ * `image + features = value − base_value`. */
+export interface InputParts {
+  base_value: number;
+  value: number;
+  /** The dm–dt image. */
+  image: number;
+  /** The period features and the folded light curve. */
+  features: number;
+}
+
 export type ClassName = 'eclipsing binary' | 'Cepheid' | 'RR Lyrae' | 'Mira/LPV';
 
 export interface Classification {
@@ -71,6 +83,8 @@ export interface Classification {
   /** The most probable class, or 'uncertain' with too few points. */
   label: ClassName | 'uncertain';
   probabilities: Record<ClassName, number>;
+  /** The periodogram's best period in days (null when none was found); the model reads it. */
+  period: number | null;
   warnings: string[];
   uncertain: boolean;
 }
@@ -162,7 +176,7 @@ export class Skysift {
   release(file: number): Promise<boolean>;
   scoreSkyMap(bytes: ArrayBuffer | Uint8Array, options?: { onProgress?: (p: { step: string; done: number; total: number }) => void; signal?: AbortSignal }): Promise<SkyMapResult>;
   explainImage(inputs: Float32Array[], image: 'sky' | 'volume', options?: ExplainOptions): Promise<Attribution>;
-  explainClassification(file: number, object?: number, options?: ExplainOptions & { className?: ClassName | null }): Promise<Attribution & { class: ClassName; object: string | null }>;
+  explainClassification(file: number, object?: number, options?: ExplainOptions & { className?: ClassName | null }): Promise<Attribution & { class: ClassName; object: string | null; parts: InputParts }>;
   terminate(): void;
 }
 

@@ -109,7 +109,7 @@ export class Skysift {
 
   /**
    * Classifies every object of a read light-curve file with the dm–dt CNN:
-   * [{ object, bands, n_points, label, probabilities: {class: p}, warnings }].
+   * [{ object, bands, n_points, label, probabilities: {class: p}, period (days or null), warnings }].
    */
   classify(file) {
     return this.#call('classify', { file });
@@ -160,7 +160,9 @@ export class Skysift {
   /**
    * Partition SHAP of the classifier's probability for a class (default: the most probable)
    * over the pixels of the dm–dt input of object number `object` of a read light-curve file:
-   * as `explainImage`, shape [Δt bins, Δm bins, bands (blue, red)], plus `class` and `object`.
+   * as `explainImage`, shape [Δt bins, Δm bins, bands (blue, red)], the period features held
+   * as they are; plus `class`, `object` and `parts`: how much the dm–dt image and the period
+   * features each moved the probability (exact Shapley values of the two; see skysift.d.ts).
    */
   explainClassification(file, object = 0, { className = null, masking = 'zeros', maxEvals = 500, batchSize = 10, onProgress = null, signal } = {}) {
     return this.#abortable(signal, () => this.#call('explainClassification', { file, object, className, masking, maxEvals, batchSize }, [], onProgress));

@@ -156,7 +156,8 @@ const methods = {
       if (index < 0) throw new Error(`no class '${className}': the classes are ${names.join(', ')}`);
     }
     const attribution = await requireEngine().dmdtAttribution(input, index, masking, maxEvals, batchSize, progress);
-    return { ...attribution, class: names[index], object: objects[object].object ?? null };
+    const parts = await requireEngine().dmdtParts(input, index, masking);
+    return { ...attribution, parts, class: names[index], object: objects[object].object ?? null };
   },
   release({ file }) {
     files.get(file)?.free();
