@@ -84,7 +84,7 @@ def browser_rows(exe, curves):
         note = f'WRONG: score {r["score"]:.6f}, not {want:.6f}' if wrong else f'score {r["score"]:.6f}'
         print(f'{r["batch"]:>5}  {r["tool"]:<34} {r["median_s"] * 1e3:9.2f}ms {r["min_s"] * 1e3:9.2f}-{r["max_s"] * 1e3:<9.2f}ms {r["median_s"] / native[r["batch"]]["median_s"]:7.2f}  ({note}; {r["reps"]} runs)')
     print()
-    print('dm-dt classifier alone in chromium (inputs made beforehand; ZTF light curves repeated to the batch size)')
+    print('light-curve classifier alone in chromium (inputs made beforehand; ZTF light curves repeated to the batch size)')
     for r in rows:
         if r.get('model') == 'classifier':
             print(f'{r["batch"]:>5}  {r["tool"]:<34} {r["median_s"] * 1e3:9.2f}ms {r["min_s"] * 1e3:9.2f}-{r["max_s"] * 1e3:<9.2f}ms  per object {r["median_s"] / r["batch"] * 1e3:.3f}ms ({r["reps"]} runs)')
