@@ -626,11 +626,16 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             let device = open_device(backend)?;
             let model = Classifier::new(&device);
             let curves = lightcurve::read(&read_file(file)?, &ReadOptions::default()).map_err(|e| prefix(file, e))?;
-            let inputs: Vec<Vec<f32>> = classifier::group_by_object(&curves).iter().map(|g| classifier::input_image(g).map(|x| x.0)).collect::<Result<_>>()?;
+            let groups = classifier::group_by_object(&curves);
+            // Making the inputs (dm–dt images, periodogram and Fourier fit) for every object of the file.
+            let (inputs_time, inputs) = timed(*reps, || groups.iter().map(|g| classifier::input_image(g).map(|x| x.0)).collect::<Result<Vec<_>>>())?;
             let batch_inputs: Vec<&[f32]> = inputs.iter().cycle().take((*batch).max(1)).map(|v| v.as_slice()).collect();
             model.probabilities_blocking(&batch_inputs)?; // warm-up
             let ((median, min, max), _) = timed(*reps, || model.probabilities_blocking(&batch_inputs))?;
-            let line = serde_json::json!({"backend": backend, "batch": batch_inputs.len(), "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max});
+            let line = serde_json::json!({
+                "backend": backend, "batch": batch_inputs.len(), "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max,
+                "objects": groups.len(), "inputs_median_s": inputs_time.0, "inputs_min_s": inputs_time.1, "inputs_max_s": inputs_time.2,
+            });
             writeln!(out, "{line}").map_err(io_error)?;
             Ok(())
         }
