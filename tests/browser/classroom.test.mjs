@@ -14,6 +14,27 @@ test('gallery, learn panel, folding and zooming', async () => {
   try {
     const { page, log } = await openPage(session, '/www/?backend=cpu');
     await waitReady(page);
+    // The attributions outlined on the dm–dt image: the pixels with at least a quarter of the
+    // largest attribution (both bands summed), and only on the grid the classifier reads.
+    await page.waitForFunction(() => window.lastClassAttribution !== undefined, null, { timeout: 60000 });
+    await page.check('#dmdt-overlay');
+    const expected = await page.evaluate(() => {
+      const a = window.lastClassAttribution;
+      const [nDt, nDm, bands] = a.shape;
+      const sums = [];
+      for (let p = 0; p < nDt * nDm; p++) { let v = 0; for (let b = 0; b < bands; b++) v += a.values[p * bands + b]; sums.push(v); }
+      const max = Math.max(...sums.map(Math.abs));
+      return sums.filter((v) => Math.abs(v) >= 0.25 * max).length;
+    });
+    assert.ok(expected > 0);
+    assert.equal(Number(await page.getAttribute('#dmdt-canvas', 'data-outlined')), expected);
+    await page.locator('#dmdt-canvas').screenshot({ path: join(resultsDir, 'dmdt-outlined.png') });
+    await page.selectOption('#grid-select', 'scope');
+    await page.waitForFunction(() => !document.getElementById('dmdt-overlay-note').hidden);
+    assert.equal(await page.getAttribute('#dmdt-canvas', 'data-outlined'), '0');
+    await page.selectOption('#grid-select', 'mahabal2017');
+    await page.waitForFunction(() => document.getElementById('dmdt-overlay-note').hidden);
+    await page.uncheck('#dmdt-overlay');
     // Every light curve of the gallery gets the CLI's class.
     for (const [src, name] of [['cepheid.csv', 'Cepheid'], ['eclipsing-binary.csv', 'eclipsing binary'], ['mira.csv', 'Mira'], ['rr-lyrae-two-bands.csv', 'RR Lyrae, 2 bands']]) {
       const want = JSON.parse(execFileSync(cli, ['classify', join(root, 'www/examples', src), '--json'], { encoding: 'utf8' })).label;

@@ -231,6 +231,7 @@ async function explainSkyImage(image) {
 /** Partition SHAP of the shown object's class over its dm–dt pixels (fast: a fraction of a second). */
 async function explainClass(objectIndex, label) {
   const box = $('class-why');
+  state.classMatrix = null;
   $('class-why-bars').replaceChildren();
   $('dmdt-why').hidden = true;
   if (label === 'uncertain') {
@@ -254,6 +255,8 @@ async function explainClass(objectIndex, label) {
     const byDt = matrix.map((row) => row.reduce((x, y) => x + y, 0));
     drawDmdt($('dmdt-why-canvas'), grid, null, matrix);
     $('dmdt-why').hidden = false;
+    state.classMatrix = matrix;
+    if (state.record) redraw();
     const sum = byDt.reduce((x, y) => x + y, 0);
     const p = a.parts;
     box.textContent = `P(${a.class}) is ${(100 * a.value).toFixed(1)}%. For an average star with an empty dm–dt image it would be ${(100 * p.base_value).toFixed(1)}%: `
@@ -399,6 +402,22 @@ function showHighlight() {
   redraw();
 }
 
+/**
+ * The classifier's attributions to outline on the dm–dt image, when asked for and drawn on the
+ * same grid (the classifier reads Mahabal et al. 2017's); otherwise null, with a note saying why.
+ */
+function overlayMatrix() {
+  const note = $('dmdt-overlay-note');
+  const wanted = $('dmdt-overlay').checked;
+  const a = state.classMatrix;
+  let why = '';
+  if (wanted && !a) why = 'The explanation of the class is not ready yet.';
+  else if (wanted && state.record?.grid !== 'mahabal2017') why = 'The classifier reads the mahabal2017 grid: choose it to see the outlines.';
+  note.textContent = why;
+  note.hidden = !why;
+  return wanted && !why ? a : null;
+}
+
 /** The light curve's view: folded at `period` (days) or not, zoomed to `range` or not. */
 const view = { period: null, range: null, axis: null, drag: null };
 
@@ -406,7 +425,7 @@ function redraw() {
   const curve = state.curves[state.index];
   view.axis = drawLightCurve($('lc-canvas'), curve, state.highlight?.pairs ?? null, { period: view.period, range: view.range });
   $('lc-canvas').dataset.view = JSON.stringify({ period: view.period, range: view.axis && [view.axis.from, view.axis.to] });
-  drawDmdt($('dmdt-canvas'), state.record, state.highlight?.pixel ?? null);
+  drawDmdt($('dmdt-canvas'), state.record, state.highlight?.pixel ?? null, null, overlayMatrix());
   $('lc-canvas').setAttribute('aria-label', `Light curve of ${curve.time.length} points, magnitudes ${extent(curve.mag).map((m) => m.toFixed(2)).join(' to ')}`);
 }
 
@@ -514,6 +533,7 @@ function wireInputs() {
   $('results-clear').addEventListener('click', () => { results.length = 0; renderResults(); });
   $('curve-select').addEventListener('change', (e) => { state.index = Number(e.target.value); showCurve(); });
   $('grid-select').addEventListener('change', showCurve);
+  $('dmdt-overlay').addEventListener('change', () => { if (state.record) redraw(); });
   $('dmdt-canvas').addEventListener('mousemove', hoverDmdt);
   $('dmdt-canvas').addEventListener('mouseleave', () => {
     state.highlight = null;

@@ -142,7 +142,13 @@ export const fmt = (v) => (Math.abs(v) >= 1 || v === 0 ? String(+v.toPrecision(3
  * dm–dt image: Δt bins left to right, Δm bins bottom to top, colour ∝ log(1 + value). With
  * `attribution` (a [Δt][Δm] matrix of signed values) it draws those instead, in diverging colours.
  */
-export function drawDmdt(canvas, record, pixel, attribution = null) {
+/**
+ * Draws a dm–dt image (pair counts, viridis) or, with `attribution` (a matrix on the same grid),
+ * attributions (diverging). `overlay`, an attribution matrix on the same grid, outlines on the
+ * counts the pixels whose attribution is at least a quarter of the largest: solid blue where
+ * they pushed towards the class, dashed orange where they pushed away.
+ */
+export function drawDmdt(canvas, record, pixel, attribution = null, overlay = null) {
   const ctx = prepare(canvas);
   if (!record) return;
   const { m, nDt, nDm, w, h, cw, ch } = dmdtLayout(canvas, record);
@@ -156,6 +162,24 @@ export function drawDmdt(canvas, record, pixel, attribution = null) {
       ctx.fillRect(m.left + i * cw, m.top + (nDm - 1 - j) * ch, Math.ceil(cw), Math.ceil(ch));
     }
   }
+  let outlined = 0;
+  if (overlay) {
+    const omax = Math.max(1e-300, ...overlay.flat().map(Math.abs));
+    ctx.lineWidth = 2;
+    for (let i = 0; i < nDt; i++) {
+      for (let j = 0; j < nDm; j++) {
+        const v = overlay[i][j];
+        if (Math.abs(v) < 0.25 * omax) continue;
+        ctx.strokeStyle = v > 0 ? `rgb(${POSITIVE.join(',')})` : `rgb(${NEGATIVE.join(',')})`;
+        ctx.setLineDash(v > 0 ? [] : [3, 2]);
+        ctx.strokeRect(m.left + i * cw + 1, m.top + (nDm - 1 - j) * ch + 1, cw - 2, ch - 2);
+        outlined += 1;
+      }
+    }
+    ctx.setLineDash([]);
+    ctx.lineWidth = 1;
+  }
+  canvas.dataset.outlined = String(outlined);
   ctx.strokeStyle = '#1b1f24';
   ctx.strokeRect(m.left, m.top, w, h);
   ctx.fillStyle = '#1b1f24';
