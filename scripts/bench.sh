@@ -35,6 +35,7 @@ section .venv/bin/python bench/gwskynet_model.py "$EXE" "$ZTF"
 section .venv/bin/python bench/skymap.py "$EXE" .venv-reference/bin/python \
   "$MAPS/o3a-gracedb/S190412m/bayestar.fits.gz" "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
 section .venv/bin/python bench/inference.py "$EXE" "$ZTF"
+section .venv/bin/python bench/period.py "$EXE" .venv-reference/bin/python "$ZTF"
 section .venv/bin/python bench/explain.py "$EXE" www/examples/rr-lyrae.csv \
   "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
 echo '```'

@@ -48,6 +48,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         reps: usize,
     },
+    /// The periodogram's best period of each object of light-curve files (both bands together,
+    /// the classifier's search: `skysift::period::best_periods`), timed.
+    Period {
+        files: Vec<String>,
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
     /// Sky map to GWSkyNet inputs, step by step (read, sky image, principal axes, each volume
     /// image with its number of samples), for the benchmarks.
     Skymap {
@@ -605,6 +612,14 @@ fn timed<T>(reps: usize, mut work: impl FnMut() -> Result<T>) -> Result<((f64, f
     Ok((summary, last.expect("ran at least once")))
 }
 
+/// The time span of an object's curves with enough points for the periodogram (days).
+fn span(curves: &[&skysift::lightcurve::LightCurve]) -> f64 {
+    let used = curves.iter().filter(|c| c.len() >= skysift::period::MIN_POINTS);
+    let first = used.clone().map(|c| c.time[0]).fold(f64::INFINITY, f64::min);
+    let last = used.map(|c| c.time[c.len() - 1]).fold(f64::NEG_INFINITY, f64::max);
+    last - first
+}
+
 fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
     match command {
         BenchCommand::Dmdt { files, grid, reps } => {
@@ -618,6 +633,22 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                     "median_s": median, "min_s": min, "max_s": max,
                 });
                 writeln!(out, "{line}").map_err(io_error)?;
+            }
+            Ok(())
+        }
+        BenchCommand::Period { files, reps } => {
+            for path in files {
+                let curves = lightcurve::read(&read_file(path)?, &ReadOptions::default()).map_err(|e| prefix(path, e))?;
+                for group in skysift::classifier::group_by_object(&curves) {
+                    let ((median, min, max), best) = timed(*reps, || Ok::<_, Error>(skysift::period::best_period(&group)))?;
+                    let line = serde_json::json!({
+                        "file": path, "object": group[0].object, "n_points": group.iter().map(|c| c.len()).sum::<usize>(),
+                        "frequencies": skysift::period::frequency_grid(span(&group)).len(),
+                        "period": best.map(|p| p.days), "power": best.map(|p| p.power),
+                        "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max,
+                    });
+                    writeln!(out, "{line}").map_err(io_error)?;
+                }
             }
             Ok(())
         }
