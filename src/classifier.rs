@@ -283,7 +283,8 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
 }
 
 /// Ways the light curves differ from EROS-1's (about 120 epochs per band over about 1 300
-/// days): the answer is then less trustworthy than the model's probabilities say.
+/// days, errors of 0.05–0.3 mag): the answer is then less trustworthy than the model's
+/// probabilities say.
 pub fn training_range_warnings(curves: &[&LightCurve]) -> Vec<String> {
     let mut out = Vec::new();
     let most = curves.iter().map(|c| c.len()).max().unwrap_or(0);
@@ -301,8 +302,22 @@ pub fn training_range_warnings(curves: &[&LightCurve]) -> Vec<String> {
     if span > 5000.0 {
         out.push(format!("the light curve spans {span:.0} days, longer than any the model saw (~1 300 days)"));
     }
+    let mut errors: Vec<f64> = curves.iter().filter_map(|c| c.err.as_ref()).flatten().copied().filter(|e| e.is_finite() && *e > 0.0).collect();
+    if !errors.is_empty() {
+        errors.sort_by(f64::total_cmp);
+        let median = errors[errors.len() / 2];
+        if median < CLEANEST_TRAINING_ERROR {
+            out.push(format!(
+                "the magnitude errors (median {median:.3} mag) are smaller than any EROS-1 light curve's ({CLEANEST_TRAINING_ERROR} mag and up): the model has seen nothing this clean and may take RR Lyrae stars for Cepheids"
+            ));
+        }
+    }
     out
 }
+
+/// The smallest median magnitude error of an EROS-1 training light curve (per band; 1% of them
+/// are below 0.07 mag, none below 0.05). Cleaner data are outside what the model learned from.
+pub const CLEANEST_TRAINING_ERROR: f64 = 0.05;
 
 /// The trained model's metadata (models/dmdt_cnn.json, written by the training command).
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
@@ -491,6 +506,15 @@ mod tests {
         // Two bands that are not blue and red are refused with a message.
         let err = input_image(&[&curve(Some("i"), 50), &curve(Some("z"), 50)]).unwrap_err().to_string();
         assert!(err.contains("band 'i'"), "{err}");
+    }
+
+    #[test]
+    fn data_cleaner_than_eros_get_a_warning() {
+        let mut clean = curve(Some("g"), 120);
+        clean.err = Some(vec![0.02; 120]);
+        assert!(training_range_warnings(&[&clean]).iter().any(|w| w.contains("median 0.020 mag")));
+        clean.err = Some(vec![0.1; 120]);
+        assert!(training_range_warnings(&[&clean]).is_empty());
     }
 
     #[test]
