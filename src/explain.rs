@@ -195,18 +195,25 @@ fn channels_first(hwc: &[f32], [channels, rows, columns]: [usize; 3]) -> Vec<f32
 /// `classifier::input_image` makes it; its features are held fixed). Absent pixels are masked as `options` says (zero by
 /// default: no pair of points in that bin). The values come back channels last: `[Δt bin, Δm
 /// bin, band]`.
-pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, options: &partition::Options, progress: impl FnMut(usize, usize)) -> Result<Attribution> {
-    let (n_dt, n_dm) = classifier::grid().shape();
-    let chw = [classifier::CHANNELS, n_dt, n_dm];
+/// A classifier input checked and split: its image, its features and the image's shape
+/// (channels first), for a class that exists.
+fn split_classifier_input(input: &[f32], class: usize) -> Result<(&[f32], &[f32], [usize; 3])> {
     if class >= classifier::CLASSES.len() {
         return Err(Error::Option(format!("there are {} classes, numbered from 0", classifier::CLASSES.len())));
     }
     if input.len() != classifier::input_len() {
         return Err(Error::Value(format!("the classifier takes inputs of {} values", classifier::input_len())));
     }
-    // Only the image's pixels are players; the period features stay as they are.
+    let (n_dt, n_dm) = classifier::grid().shape();
     let (image, features) = input.split_at(input.len() - classifier::N_FEATURES);
-    let shape = [n_dt, n_dm, classifier::CHANNELS];
+    Ok((image, features, [classifier::CHANNELS, n_dt, n_dm]))
+}
+
+pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, options: &partition::Options, progress: impl FnMut(usize, usize)) -> Result<Attribution> {
+    // Only the image's pixels are players; the period features stay as they are.
+    let (image, features, chw) = split_classifier_input(input, class)?;
+    let [channels, n_dt, n_dm] = chw;
+    let shape = [n_dt, n_dm, channels];
     let tree = ImagePartition::new(shape)?;
     let x = channels_last(image, chw);
     let masked = options.masking.masked(&x, shape);
@@ -239,13 +246,9 @@ pub struct InputParts {
 }
 
 pub async fn dmdt_parts(model: &Classifier, input: &[f32], class: usize, masking: &partition::Masking) -> Result<InputParts> {
-    let (n_dt, n_dm) = classifier::grid().shape();
-    let chw = [classifier::CHANNELS, n_dt, n_dm];
-    if class >= classifier::CLASSES.len() || input.len() != classifier::input_len() {
-        return Err(Error::Value(format!("the classifier takes inputs of {} values and has {} classes", classifier::input_len(), classifier::CLASSES.len())));
-    }
-    let (image, features) = input.split_at(input.len() - classifier::N_FEATURES);
-    let masked_image = channels_first(&masking.masked(&channels_last(image, chw), [n_dt, n_dm, classifier::CHANNELS]), chw);
+    let (image, features, chw) = split_classifier_input(input, class)?;
+    let [channels, n_dt, n_dm] = chw;
+    let masked_image = channels_first(&masking.masked(&channels_last(image, chw), [n_dt, n_dm, channels]), chw);
     let join = |i: &[f32], f: &[f32]| [i, f].concat();
     let runs = [
         join(&masked_image, model.average_features()),

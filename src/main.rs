@@ -612,14 +612,6 @@ fn timed<T>(reps: usize, mut work: impl FnMut() -> Result<T>) -> Result<((f64, f
     Ok((summary, last.expect("ran at least once")))
 }
 
-/// The time span of an object's curves with enough points for the periodogram (days).
-fn span(curves: &[&skysift::lightcurve::LightCurve]) -> f64 {
-    let used = curves.iter().filter(|c| c.len() >= skysift::period::MIN_POINTS);
-    let first = used.clone().map(|c| c.time[0]).fold(f64::INFINITY, f64::min);
-    let last = used.map(|c| c.time[c.len() - 1]).fold(f64::NEG_INFINITY, f64::max);
-    last - first
-}
-
 fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
     match command {
         BenchCommand::Dmdt { files, grid, reps } => {
@@ -643,7 +635,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                     let ((median, min, max), best) = timed(*reps, || Ok::<_, Error>(skysift::period::best_period(&group)))?;
                     let line = serde_json::json!({
                         "file": path, "object": group[0].object, "n_points": group.iter().map(|c| c.len()).sum::<usize>(),
-                        "frequencies": skysift::period::frequency_grid(span(&group)).len(),
+                        "frequencies": skysift::period::frequency_grid(skysift::period::search_span(&group)).len(),
                         "period": best.map(|p| p.days), "power": best.map(|p| p.power),
                         "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max,
                     });

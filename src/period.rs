@@ -123,14 +123,22 @@ pub fn best_period(curves: &[&LightCurve]) -> Option<Period> {
     best_periods(curves, 1).into_iter().next()
 }
 
+/// The time spanned by the bands with at least `MIN_POINTS` points (days; −∞ when none has
+/// them): the periodogram's frequency grid is `frequency_grid(search_span(curves))`.
+pub fn search_span(curves: &[&LightCurve]) -> f64 {
+    let used = curves.iter().filter(|c| c.len() >= MIN_POINTS);
+    let first = used.clone().map(|c| c.time[0]).fold(f64::INFINITY, f64::min);
+    let last = used.map(|c| c.time[c.len() - 1]).fold(f64::NEG_INFINITY, f64::max);
+    last - first
+}
+
 /// The `count` highest peaks of the periodogram (local maxima at least 2/span apart in
 /// frequency), highest first: with a survey's daily gaps the true period is often the second
 /// (an alias 1/day away wins), so the classifier is shown more than one.
 pub fn best_periods(curves: &[&LightCurve], count: usize) -> Vec<Period> {
     let used: Vec<&&LightCurve> = curves.iter().filter(|c| c.len() >= MIN_POINTS).collect();
-    let first = used.iter().map(|c| c.time[0]).fold(f64::INFINITY, f64::min);
-    let last = used.iter().map(|c| c.time[c.len() - 1]).fold(f64::NEG_INFINITY, f64::max);
-    let frequencies = frequency_grid(last - first);
+    let span = search_span(curves);
+    let frequencies = frequency_grid(span);
     if frequencies.is_empty() {
         return Vec::new();
     }
@@ -146,7 +154,7 @@ pub fn best_periods(curves: &[&LightCurve], count: usize) -> Vec<Period> {
         .filter(|&k| total[k] > 0.0 && (k == 0 || total[k] >= total[k - 1]) && (k + 1 == total.len() || total[k] > total[k + 1]))
         .collect();
     peaks.sort_by(|&a, &b| total[b].total_cmp(&total[a]).then(a.cmp(&b)));
-    let apart = 2.0 / (last - first);
+    let apart = 2.0 / span;
     let mut out: Vec<usize> = Vec::new();
     for k in peaks {
         if out.len() == count {

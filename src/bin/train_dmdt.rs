@@ -317,7 +317,6 @@ fn augmented_variants(stars: &[Star], fit: &[usize], count: usize, seed: u64) ->
 }
 
 fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_per_star: usize, class_weights: &str, n_members: usize) {
-    let variants = variants_per_star;
     let start = std::time::Instant::now();
     let mut rng = Rng64::seed_from_u64(seed);
     let stars = read_split(&data_dir(cli), "train");
@@ -345,7 +344,7 @@ fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_pe
     // Augmented inputs are drawn once, `variants` per star (the periodogram makes each take
     // ~10 ms), seeded per star so that the split among threads changes nothing; each epoch
     // then picks one of them or the plain input at random.
-    let variants = augmented_variants(&stars, &fit, variants, seed);
+    let variants = augmented_variants(&stars, &fit, variants_per_star, seed);
     let norm = Norm::of(&variants.iter().map(|v| v[0].clone()).collect::<Vec<_>>());
     eprintln!("train-dmdt: {} augmented inputs per star drawn ({:.0} s)", variants[0].len() - 1, start.elapsed().as_secs_f64());
     let val_truth: Vec<usize> = val.iter().map(|&i| stars[i].label).collect();
