@@ -40,5 +40,19 @@ section .venv/bin/python bench/explain.py "$EXE" www/examples/rr-lyrae.csv \
   "$MAPS/o3b-gracedb/S200129m.multiorder.fits" "$MAPS/o3a-gracedb/S190425z/bayestar.fits"
 echo '```'
 echo
+# Native burn-wgpu: measured here when wgpu finds a real GPU, else the last run on a lent GPU machine.
+if "$EXE" check --backend webgpu 2>/dev/null | grep -Eq '^adapter:.*(DiscreteGpu|IntegratedGpu)'; then
+  echo "## Native burn-wgpu on this machine's GPU"
+  echo
+  echo '```'
+  section .venv/bin/python bench/gpu.py "$EXE" "$ZTF" "$MAPS/o3b-gracedb/S200129m.multiorder.fits" \
+    "$MAPS/o3a-gracedb/S190412m/bayestar.fits.gz" "$MAPS/o3a-gracedb/S190425z/bayestar.fits.gz" "$MAPS/mdc-mock/bayestar.multiorder.fits"
+  echo '```'
+else
+  echo "## Native burn-wgpu on a real GPU (no GPU here: wgpu offers $("$EXE" check --backend webgpu 2>&1 | sed -n 's/^adapter: //p'); the last run on a lent GPU machine, from bench/gpu-results.md)"
+  echo
+  cat bench/gpu-results.md
+fi
+echo
 echo "wasm size: $(ls -l pkg/skysift_bg.wasm | awk '{printf "%.1f MB", $5/1e6}') raw, $(gzip -c pkg/skysift_bg.wasm | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzip."
 mv BENCHMARKS.md.new BENCHMARKS.md

@@ -81,6 +81,9 @@ enum BenchCommand {
         /// Every evaluation runs the whole model (no branch reuse): what the structure saves.
         #[arg(long)]
         naive: bool,
+        /// cpu or webgpu (the native GPU API).
+        #[arg(long, default_value = "cpu")]
+        backend: String,
     },
     /// GWSkyNet alone on made-up inputs (the same ones bench/gwskynet_model.py builds).
     Gwskynet {
@@ -662,10 +665,10 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
             writeln!(out, "{line}").map_err(io_error)?;
             Ok(())
         }
-        BenchCommand::Explain { files, reps, image, max_evals, naive } => {
+        BenchCommand::Explain { files, reps, image, max_evals, naive, backend } => {
             use skysift::partition::{self, ImagePartition};
             use skysift::{classifier, explain, gwskynet};
-            let device = compute::cpu_device();
+            let device = open_device(backend)?;
             let model = gwskynet::GwSkyNet::new(&device);
             let baseline = explain::zero_baseline();
             let image = image.as_deref().map(gwskynet::Image::named).transpose()?;
@@ -722,7 +725,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                         }
                     }
                 };
-                let line = serde_json::json!({"file": path, "what": what, "evals": evals, "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max});
+                let line = serde_json::json!({"file": path, "what": what, "backend": backend, "evals": evals, "reps": (*reps).max(1), "median_s": median, "min_s": min, "max_s": max});
                 writeln!(out, "{line}").map_err(io_error)?;
             }
             Ok(())
@@ -776,9 +779,27 @@ fn open_device(backend: &str) -> Result<burn::tensor::Device> {
     })
 }
 
+/// The adapter wgpu offers for high performance (the one burn's default device asks for): a
+/// real GPU or a CPU emulation (lavapipe, llvmpipe), which benchmarks must tell apart.
+fn gpu_adapter_description() -> String {
+    use burn::tensor::wgpu::wgpu;
+    let instance = wgpu::Instance::default();
+    let options = wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
+    match pollster::block_on(instance.request_adapter(&options)) {
+        Ok(adapter) => {
+            let info = adapter.get_info();
+            format!("{} ({:?}, {:?}; driver {} {})", info.name, info.backend, info.device_type, info.driver, info.driver_info)
+        }
+        Err(e) => format!("none ({e})"),
+    }
+}
+
 fn run_check(backend: &str) -> Result<()> {
     let device = open_device(backend)?;
     let backend = Backend::named(backend)?;
+    if backend == Backend::Webgpu {
+        println!("adapter: {}", gpu_adapter_description());
+    }
     let got = compute::self_check_blocking(&device)?;
     let diff = got.max_abs_diff(&compute::self_check_reference());
     println!("backend {}: conv + matmul max abs diff vs plain loops = {diff:e}", backend.name());
