@@ -42,14 +42,17 @@ echo '```'
 echo
 # Native burn-wgpu: measured here when wgpu finds a real GPU, else the last run on a lent GPU machine.
 if "$EXE" check --backend webgpu 2>/dev/null | grep -Eq '^adapter:.*(DiscreteGpu|IntegratedGpu)'; then
-  echo "## Native burn-wgpu on this machine's GPU"
+  echo "## On this machine's GPU: native burn-wgpu, and the page's wasm on WebGPU"
   echo
   echo '```'
   section .venv/bin/python bench/gpu.py "$EXE" "$ZTF" "$MAPS/o3b-gracedb/S200129m.multiorder.fits" \
     "$MAPS/o3a-gracedb/S190412m/bayestar.fits.gz" "$MAPS/o3a-gracedb/S190425z/bayestar.fits.gz" "$MAPS/mdc-mock/bayestar.multiorder.fits"
+  # The page's wasm on this GPU through Dawn (Chrome's WebGPU) in Node: bench only, not in package.json.
+  [ -f node_modules/webgpu/package.json ] || npm install --no-save --no-audit --no-fund --loglevel=error webgpu@0.6.2 onnxruntime-web@1.30.0
+  section node bench/wasm_gpu_node.mjs "$ZTF" "$MAPS/o3b-gracedb/S200129m.multiorder.fits"
   echo '```'
 else
-  echo "## Native burn-wgpu on a real GPU (no GPU here: wgpu offers $("$EXE" check --backend webgpu 2>&1 | sed -n 's/^adapter: //p'); the last run on a lent GPU machine, from bench/gpu-results.md)"
+  echo "## On a real GPU: native burn-wgpu, and the page's wasm on WebGPU (no GPU here: wgpu offers $("$EXE" check --backend webgpu 2>&1 | sed -n 's/^adapter: //p'); the last run on a lent GPU machine, from bench/gpu-results.md)"
   echo
   cat bench/gpu-results.md
 fi
