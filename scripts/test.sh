@@ -13,6 +13,8 @@ cargo build --release --bin skysift
 .venv/bin/python tests/dmdt_reference.py "$CARGO_TARGET_DIR/release/skysift"
 echo "== wasm build"
 scripts/build.sh
+echo "== page scripts without a browser"
+node --test tests/js/
 echo "== browser tests"
 node --test --test-concurrency=1 tests/browser/
 echo "== all tests passed in $((SECONDS - start)) s"

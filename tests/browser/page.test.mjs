@@ -394,6 +394,21 @@ test('partition explanations in the page equal the CLI\'s (dm–dt image of the 
     assert.ok(skyDiff <= 1e-6);
     assert.ok(Math.abs(a.sum - (a.value - a.base_value)) <= 1e-5);
     assert.ok(Math.abs(a.value - cliSky.value) <= 1e-5);
+    // Its strongest pixels (|φ| ≥ a quarter of the largest) are outlined on the Mollweide view and
+    // on the sky image, and the switch takes the outlines away.
+    const strongest = (values) => { const peak = Math.max(...values.map(Math.abs)); return values.filter((x) => peak > 0 && Math.abs(x) >= 0.25 * peak).length; };
+    const skyStrong = strongest(a.values);
+    assert.ok(skyStrong > 0);
+    assert.equal(Number(await page.getAttribute('#moll-canvas', 'data-outlined')), skyStrong);
+    assert.equal(Number(await page.getAttribute('#sky-canvas', 'data-outlined')), skyStrong);
+    assert.match(await page.textContent('#sky-overlay-note'), /Outlined on the sky map and the sky image/);
+    await page.locator('#moll-canvas').screenshot({ path: join(resultsDir, 'mollweide-outlined.png') });
+    await page.locator('#sky-canvas').screenshot({ path: join(resultsDir, 'sky-image-outlined.png') });
+    await page.uncheck('#sky-overlay');
+    assert.equal(await page.getAttribute('#moll-canvas', 'data-outlined'), '0');
+    assert.equal(await page.getAttribute('#sky-canvas', 'data-outlined'), '0');
+    await page.check('#sky-overlay');
+    assert.equal(Number(await page.getAttribute('#moll-canvas', 'data-outlined')), skyStrong);
     await page.screenshot({ path: join(resultsDir, 'page-explained.png'), fullPage: true });
 
     // A stop in the middle keeps what is shown, and the page goes on working.
@@ -422,6 +437,11 @@ test('partition explanations in the page equal the CLI\'s (dm–dt image of the 
     console.log(`volume attributions, blurred masking: page vs CLI largest difference ${volumeDiff.toExponential(2)}`);
     assert.ok(volumeDiff <= 1e-6 && Math.abs(v.base_value - cliVolume.images.volume.base_value) <= 1e-5);
     assert.match(await page.textContent('#explain-summary'), /blurred the score would be/);
+    for (let k = 0; k < 3; k++) {
+      const outlined = Number(await page.getAttribute(`#vol-canvas-${k}`, 'data-outlined'));
+      assert.equal(outlined, strongest(v.values.filter((_, i) => i % 3 === k)), `volume face ${k}`);
+    }
+    assert.equal(Number(await page.getAttribute('#moll-canvas', 'data-outlined')), skyStrong); // the sky's outlines stay
     assert.notEqual(await page.textContent('#explain-summary'), summary);
     assert.deepEqual(log.errors, []);
     assert.deepEqual(log.external, []);

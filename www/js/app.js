@@ -136,7 +136,7 @@ function showSkyMap(result, name) {
   const { meta, score, far, fnr, seconds } = result;
   window.lastSkyMap = { name, score, far, fnr, seconds, meta, explanation: result.explanation };
   explainRun?.abort();
-  currentSkyMap = { name, inputs: result.inputs, extent: meta.distmean + 2.5 * meta.diststd };
+  currentSkyMap = { name, inputs: result.inputs, extent: meta.distmean + 2.5 * meta.diststd, view: result.view, sky: result.sky, volume: result.volume, why: {} };
   $('sky-why').hidden = true;
   $('vol-why').hidden = true;
   $('explain-summary').textContent = '';
@@ -154,18 +154,43 @@ function showSkyMap(result, name) {
   const took = `Prepared and scored in ${seconds.total.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend (sky image ${seconds.sky.toFixed(2)} s, volume images ${seconds.volumeWall.toFixed(2)} s — each ${seconds.volume.map((t) => t.toFixed(2)).join(', ')} s, side by side where cores allow — model ${seconds.model.toFixed(2)} s, explanation ${seconds.explain.toFixed(2)} s).`;
   $('skymap-info').textContent = `${name}: ${facts || 'no header facts'}; ${meta.pixels} pixels (${meta.ordering}). ${took}`;
   showShapley(result.explanation);
-  drawMollweide($('moll-canvas'), result.view, 720, 360);
+  drawSkyViews();
   const area = (a) => (a >= 100 ? Math.round(a).toLocaleString('en') : a.toPrecision(3));
   $('moll-caption').textContent = `Where on the sky the source is, in Mollweide projection: the 50% credible region (orange line) covers ${area(result.view.area50)} square degrees, the 90% region (white line) ${area(result.view.area90)}.`;
   $('moll-canvas').setAttribute('aria-label', `Sky map of ${name}: 90% credible region of ${area(result.view.area90)} square degrees`);
   $('moll-canvas').dataset.area90 = String(result.view.area90);
-  drawImage($('sky-canvas'), result.sky, 360, 180, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] });
   $('sky-canvas').setAttribute('aria-label', `Sky image of ${name}; score ${score.toFixed(4)}`);
-  const extent = meta.distmean + 2.5 * meta.diststd;
-  const faces = [['axis 2', 'axis 1'], ['axis 1', 'axis 3'], ['axis 2', 'axis 3']];
-  result.volume.forEach((image, k) => {
-    drawImage($(`vol-canvas-${k}`), image, 262, 262, { x: [-extent, extent, `${faces[k][0]} (Mpc)`], y: [-extent, extent, `${faces[k][1]} (Mpc)`] });
+}
+
+const FACES = [['axis 2', 'axis 1'], ['axis 1', 'axis 3'], ['axis 2', 'axis 3']];
+
+/** One face (0–2) of channels-last volume attributions (262 × 262 × 3). */
+function volumeFace(values, face) {
+  const out = new Float32Array(values.length / 3);
+  for (let p = 0; p < out.length; p++) out[p] = values[p * 3 + face];
+  return out;
+}
+
+/**
+ * The sky map's Mollweide view, sky image and volume images, with the strongest pixels of their
+ * partition explanations outlined when there are some and the switch is on.
+ */
+function drawSkyViews() {
+  const map = currentSkyMap;
+  if (!map) return;
+  const on = $('sky-overlay').checked;
+  const sky = on ? map.why.sky ?? null : null;
+  const volume = on ? map.why.volume ?? null : null;
+  drawMollweide($('moll-canvas'), map.view, 720, 360, sky);
+  drawImage($('sky-canvas'), map.sky, 360, 180, { x: [360, 0, 'right ascension (°)'], y: [-90, 90, 'declination (°)'] }, { overlay: sky });
+  map.volume.forEach((image, k) => {
+    drawImage($(`vol-canvas-${k}`), image, 262, 262, { x: [-map.extent, map.extent, `${FACES[k][0]} (Mpc)`], y: [-map.extent, map.extent, `${FACES[k][1]} (Mpc)`] },
+      { overlay: volume && volumeFace(volume, k) });
   });
+  const shown = [sky && 'the sky map and the sky image', volume && 'the volume images'].filter(Boolean);
+  $('sky-overlay-note').textContent = shown.length
+    ? `Outlined on ${shown.join(' and on ')}: the pixels with at least a quarter of the largest attribution.`
+    : on ? 'Explain the sky image or the volume images below to see their strongest pixels outlined here.' : '';
 }
 
 let currentSkyMap = null;
@@ -201,12 +226,13 @@ async function explainSkyImage(image) {
       $('sky-why').hidden = false;
     } else {
       for (let k = 0; k < channels; k++) {
-        const face = new Float32Array(rows * columns);
-        for (let p = 0; p < face.length; p++) face[p] = a.values[p * channels + k];
-        const faces = [['axis 2', 'axis 1'], ['axis 1', 'axis 3'], ['axis 2', 'axis 3']];
-        drawImage($(`vol-why-canvas-${k}`), face, columns, rows, { x: [-extent, extent, `${faces[k][0]} (Mpc)`], y: [-extent, extent, `${faces[k][1]} (Mpc)`] }, { diverging: true });
+        drawImage($(`vol-why-canvas-${k}`), volumeFace(a.values, k), columns, rows, { x: [-extent, extent, `${FACES[k][0]} (Mpc)`], y: [-extent, extent, `${FACES[k][1]} (Mpc)`] }, { diverging: true });
       }
       $('vol-why').hidden = false;
+    }
+    if (currentSkyMap?.inputs === inputs) {
+      currentSkyMap.why[image] = a.values;
+      drawSkyViews();
     }
     const sign = (v) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)}`;
     $('explain-summary').textContent = `${name}, ${image === 'sky' ? 'sky image' : 'volume images'}: ${masking === 'zeros' ? 'without it' : 'blurred'} the score would be ${a.base_value.toFixed(4)}; its pixels add ${sign(sum)} to reach ${a.value.toFixed(4)} (${sign(positive)} towards a real event, ${sign(negative)} towards noise). ${a.evals} model runs, ${seconds.toFixed(2)} s on the ${sky.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU'} backend.`;
@@ -526,6 +552,7 @@ function wireInputs() {
   }
   $('skymap-cancel').addEventListener('click', () => skyMapRun?.abort());
   $('explain-sky').addEventListener('click', () => explainSkyImage('sky'));
+  $('sky-overlay').addEventListener('change', drawSkyViews);
   $('explain-volume').addEventListener('click', () => explainSkyImage('volume'));
   $('explain-cancel').addEventListener('click', () => explainRun?.abort());
   $('export-csv').addEventListener('click', () => download(resultsCsv(), 'skysift-results.csv', 'text/csv'));

@@ -228,10 +228,92 @@ function viridisRgb(x) {
 }
 
 /**
+ * The outline of an attribution image's strongest pixels: those whose |value| is at least a
+ * quarter of the largest (as on the dm–dt image). `values` has `rows` × `cols` pixels, row 0
+ * first; `wrap` joins the first and last columns (right ascension). Returns the pixels counted
+ * and, per sign, the boundary between marked pixels and those not marked alike as polylines of
+ * [row, col] corners (pixel (r, c) spans corners r..r+1, c..c+1).
+ */
+export function attributionEdges(values, rows, cols, wrap = false) {
+  let peak = 0;
+  for (const v of values) peak = Math.max(peak, Math.abs(v));
+  const mark = (r, c) => {
+    if (r < 0 || r >= rows) return 0;
+    if (c < 0 || c >= cols) { if (!wrap) return 0; c = (c + cols) % cols; }
+    const v = values[r * cols + c];
+    return peak > 0 && Math.abs(v) >= 0.25 * peak ? Math.sign(v) : 0;
+  };
+  const edges = { 1: [], [-1]: [] };
+  let count = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const s = mark(r, c);
+      if (!s) continue;
+      count += 1;
+      if (mark(r - 1, c) !== s) edges[s].push([r, c, r, c + 1]);
+      if (mark(r + 1, c) !== s) edges[s].push([r + 1, c, r + 1, c + 1]);
+      if (mark(r, c - 1) !== s) edges[s].push([r, c, r + 1, c]);
+      if (mark(r, c + 1) !== s) edges[s].push([r, c + 1, r + 1, c + 1]);
+    }
+  }
+  // Runs of edges along one line become one polyline, so that dashes run on along it.
+  const lines = {};
+  for (const sign of [1, -1]) {
+    const runs = new Map();
+    for (const [r0, c0, r1, c1] of edges[sign]) {
+      const key = r0 === r1 ? `h${r0}` : `v${c0}`;
+      if (!runs.has(key)) runs.set(key, []);
+      runs.get(key).push(r0 === r1 ? c0 : r0);
+    }
+    lines[sign] = [];
+    for (const [key, starts] of runs) {
+      const at = Number(key.slice(1));
+      starts.sort((a, b) => a - b);
+      let from = starts[0];
+      for (let k = 0; k < starts.length; k++) {
+        if (k + 1 < starts.length && starts[k + 1] === starts[k] + 1) continue;
+        const to = starts[k] + 1;
+        const points = [];
+        for (let t = from; t <= to; t++) points.push(key[0] === 'h' ? [at, t] : [t, at]);
+        lines[sign].push(points);
+        from = starts[k + 1];
+      }
+    }
+  }
+  return { count, lines };
+}
+
+/** Strokes attribution edges through `at(row, col) → [x, y]`: a white halo under solid blue
+ * (towards a real event) or dashed orange (towards noise), readable on any colour map. */
+function strokeEdges(ctx, { lines }, at) {
+  for (const sign of [1, -1]) {
+    if (!lines[sign].length) continue;
+    ctx.beginPath();
+    for (const points of lines[sign]) {
+      points.forEach(([r, c], k) => {
+        const [x, y] = at(r, c);
+        if (k === 0) ctx.moveTo(x, y);
+        else ctx.lineTo(x, y);
+      });
+    }
+    ctx.setLineDash([]);
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = 'rgba(255, 255, 255, 0.9)';
+    ctx.stroke();
+    ctx.setLineDash(sign > 0 ? [] : [4, 3]);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = `rgb(${(sign > 0 ? POSITIVE : NEGATIVE).join(',')})`;
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+  ctx.lineWidth = 1;
+}
+
+/**
  * A row-major image (`width` × `height`, values ≥ 0, peak 1) in viridis, with axis labels:
  * `axes = {x: [left, right, label], y: [bottom, top, label]}`. Row 0 is drawn at the bottom.
  */
-export function drawImage(canvas, data, width, height, axes, { diverging = false } = {}) {
+export function drawImage(canvas, data, width, height, axes, { diverging = false, overlay = null } = {}) {
   const ctx = prepare(canvas);
   const m = { left: 52, right: diverging ? 84 : 64, top: 10, bottom: 38 };
   const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
@@ -250,6 +332,11 @@ export function drawImage(canvas, data, width, height, axes, { diverging = false
   off.getContext('2d').putImageData(pixels, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(off, m.left, m.top, w, h);
+  // Row 0 is drawn at the bottom.
+  const outline = overlay ? attributionEdges(overlay, height, width) : null;
+  if (outline) strokeEdges(ctx, outline, (r, c) => [m.left + (c / width) * w, m.top + h - (r / height) * h]);
+  canvas.dataset.outlined = String(outline ? outline.count : 0);
+  ctx.strokeStyle = '#1b1f24';
   ctx.strokeRect(m.left, m.top, w, h);
   ctx.textAlign = 'center';
   const [x0, x1, xLabel] = axes.x, [y0, y1, yLabel] = axes.y;
@@ -288,7 +375,7 @@ function mollweideXY(ra, dec, width, height) {
  * The sky map in Mollweide projection (`view` from skysift: density and credible level per
  * cell), viridis, with the 50% (orange) and 90% (white) credible contours and a graticule.
  */
-export function drawMollweide(canvas, view, width, height) {
+export function drawMollweide(canvas, view, width, height, skyAttribution = null) {
   const ctx = prepare(canvas);
   const m = { left: 10, right: 10, top: 10, bottom: 30 };
   const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
@@ -328,6 +415,14 @@ export function drawMollweide(canvas, view, width, height) {
     for (let dec = -90; dec <= 90; dec += 2) { const [x, y] = at(ra === 0 ? 0.001 : ra, dec); dec === -90 ? ctx.moveTo(x, y) : ctx.lineTo(x, y); }
     ctx.stroke();
   }
+  // Sky-image attributions (180 × 360, row 0 from declination −90°, column 0 from right
+  // ascension 360°): pixel corner (r, c) is at declination r − 90°, right ascension 360° − c.
+  const outline = skyAttribution ? attributionEdges(skyAttribution, 180, 360, true) : null;
+  if (outline) {
+    const ra = (c) => Math.min(359.999, Math.max(0.001, 360 - c)); // keep 0° and 360° on their own sides
+    strokeEdges(ctx, outline, (r, c) => at(ra(c), r - 90));
+  }
+  canvas.dataset.outlined = String(outline ? outline.count : 0);
   ctx.strokeStyle = '#1b1f24';
   ctx.beginPath();
   ctx.ellipse(m.left + w / 2, m.top + h / 2, w / 2, h / 2, 0, 0, 2 * Math.PI);
