@@ -357,9 +357,7 @@ impl<'a> Renderer<'a> {
     /// without the 1/√(2π)).
     #[inline]
     fn density(&self, v: &[f64; 3], r: f64, lookup: &mut Lookup) -> f64 {
-        let lon = v[1].atan2(v[0]);
-        let lat = v[2].atan2((v[0] * v[0] + v[1] * v[1]).sqrt());
-        let h = cdshealpix::nested::hash(MACHINE_ORDER, lon, lat);
+        let h = machine_hash(v);
         // Successive samples mostly stay in one pixel: try the last one before searching.
         if !(lookup.start <= h && h < lookup.end) {
             let i = self.starts.partition_point(|&s| s <= h) - 1;
@@ -405,6 +403,63 @@ impl<'a> Renderer<'a> {
             })
             .collect()
     }
+}
+
+/// The nested HEALPix index at `MACHINE_ORDER` of direction `v` (any length), straight from the
+/// vector as HEALPix's own `vec2pix_nest` does it (Górski et al. 2005). cdshealpix takes
+/// (lon, lat) only, and the volume images call this for every sample: going through angles cost
+/// a second atan2, a sin and a cos per sample, two thirds of the rendering time. Checked
+/// against cdshealpix in the tests.
+#[inline]
+fn machine_hash(v: &[f64; 3]) -> u64 {
+    const NSIDE: f64 = (1u64 << MACHINE_ORDER) as f64;
+    const MAX: u64 = (1u64 << MACHINE_ORDER) - 1;
+    let rho2 = v[0] * v[0] + v[1] * v[1];
+    let norm = (rho2 + v[2] * v[2]).sqrt();
+    let z = v[2] / norm;
+    let za = z.abs();
+    // φ in units of π/2, in [0, 4).
+    let mut tt = v[1].atan2(v[0]) * std::f64::consts::FRAC_2_PI;
+    if tt < 0.0 {
+        tt += 4.0;
+    }
+    if tt >= 4.0 {
+        tt = 0.0;
+    }
+    let (face, ix, iy) = if za <= 2.0 / 3.0 {
+        let temp1 = NSIDE * (0.5 + tt);
+        let temp2 = NSIDE * (z * 0.75);
+        let jp = (temp1 - temp2) as u64; // index of the ascending edge line
+        let jm = (temp1 + temp2) as u64; // index of the descending edge line
+        let (ifp, ifm) = (jp >> MACHINE_ORDER, jm >> MACHINE_ORDER);
+        // ifp | 4 is 4 for ifp = 4 too: φ just under 2π belongs to face 4.
+        let face = if ifp == ifm { ifp | 4 } else if ifp < ifm { ifp } else { ifm + 8 };
+        (face.min(11), jm & MAX, MAX - (jp & MAX))
+    } else {
+        let ntt = (tt as u64).min(3);
+        let tp = tt - ntt as f64;
+        // NSIDE · √(3 (1 − |z|)), written with ρ = √(x² + y²) / |v| to stay exact near the poles.
+        let tmp = NSIDE * (rho2.sqrt() / norm) * (3.0 / (1.0 + za)).sqrt();
+        let jp = ((tp * tmp) as u64).min(MAX);
+        let jm = (((1.0 - tp) * tmp) as u64).min(MAX);
+        if z >= 0.0 {
+            (ntt, MAX - jm, MAX - jp)
+        } else {
+            (ntt + 8, jp, jm)
+        }
+    };
+    (face << (2 * MACHINE_ORDER)) | interleave(ix) | (interleave(iy) << 1)
+}
+
+/// The bits of `x` (< 2³²) spread to the even bit positions.
+#[inline]
+fn interleave(x: u64) -> u64 {
+    let mut x = x & 0xFFFF_FFFF;
+    x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+    x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+    x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+    (x | (x << 1)) & 0x5555_5555_5555_5555
 }
 
 /// Per pixel, the largest value of its integrand in the rendered cube; and their maximum.
@@ -534,4 +589,55 @@ fn sample_range(lo: f64, hi: f64, start: f64, step: f64, last: usize) -> (usize,
 fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
     let step = (end - start) / (n - 1) as f64;
     (0..n).map(|k| if k == n - 1 { end } else { start + k as f64 * step }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Directions everywhere, the poles, the polar-cap edges (|z| = 2/3) and φ = 0 included.
+    fn directions() -> Vec<[f64; 3]> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut out = Vec::new();
+        for k in 0..400_000 {
+            let z = match k % 4 {
+                0 | 1 => 2.0 * uniform() - 1.0,
+                2 => (if uniform() < 0.5 { -1.0 } else { 1.0 }) * (2.0 / 3.0 + 1e-6 * (uniform() - 0.5)),
+                _ => (if uniform() < 0.5 { -1.0 } else { 1.0 }) * (1.0 - 1e-9 * uniform()),
+            };
+            let phi = if k % 7 == 0 { 1e-12 * (uniform() - 0.5) } else { 2.0 * PI * uniform() };
+            let rho = (1.0 - z * z).max(0.0).sqrt();
+            let scale = 0.1 + 10.0 * uniform(); // any length
+            out.push([scale * rho * phi.cos(), scale * rho * phi.sin(), scale * z]);
+        }
+        out
+    }
+
+    #[test]
+    fn machine_hash_is_cdshealpix_hash() {
+        let mut differ = 0;
+        let dirs = directions();
+        for v in &dirs {
+            let lon = v[1].atan2(v[0]);
+            let lat = v[2].atan2((v[0] * v[0] + v[1] * v[1]).sqrt());
+            let want = cdshealpix::nested::hash(MACHINE_ORDER, lon, lat);
+            let got = machine_hash(v);
+            if got != want {
+                differ += 1;
+                // Only rounding may differ: then `got` is cdshealpix's cell of a point within
+                // 1e-12 rad (a map's finest pixels are 1e-4 rad wide).
+                let nearby = [(1e-12, 0.0), (-1e-12, 0.0), (0.0, 1e-12), (0.0, -1e-12)]
+                    .iter()
+                    .any(|(dl, db)| cdshealpix::nested::hash(MACHINE_ORDER, (lon + dl).rem_euclid(2.0 * PI), (lat + db).clamp(-PI / 2.0, PI / 2.0)) == got);
+                assert!(nearby, "{v:?}: {got} vs {want}");
+            }
+        }
+        assert!(differ * 10_000 <= dirs.len(), "{differ} of {} differ at the finest order", dirs.len());
+    }
 }
