@@ -82,7 +82,7 @@ def main():
     native = lines([exe, 'bench', 'explain', curve, '--reps', '7'])[0]
     rows.append((Path(curve).name, 'dm–dt partition', native, None, wasm.get((curve, 'dm–dt partition', 'cpu')), wasm.get((curve, 'dm–dt partition', 'webgpu')), None))
     print(f'Explanations, seconds (median of several runs, min-max); {os.cpu_count()} cores; shap {shap.__version__}, onnxruntime {ort.__version__} on the ONNX model.')
-    print('"naive": skysift native with every evaluation a whole-model run (no reuse of the model\'s branches). WebGPU here is SwiftShader (CPU emulation).')
+    print('"naive": skysift native with every evaluation a whole-model run (no reuse of the model\'s branches). WebGPU here is SwiftShader (CPU emulation; its sky partition on the first map only); bench/gpu-results.md has a real GPU.')
     print(f'{"input":<38} {"explanation":<16} {"skysift native":>22} {"naive":>22} {"wasm CPU":>22} {"wasm WebGPU":>22} {"Python shap":>22} {"shap/native":>11}')
     for name, what, nat, naive, cpu, gpu, p in rows:
         ratio = f'{p["median_s"] / nat["median_s"]:.1f}' if p else '-'

@@ -19,6 +19,13 @@ use std::f64::consts::{FRAC_1_SQRT_2, PI};
 /// The faces GWSkyNet renders: (axis shown horizontally, axis shown vertically).
 pub const FACES: [(usize, usize); 3] = [(1, 0), (0, 2), (1, 2)];
 
+/// Bound on how fast HEALPix's edge coordinates at order o move, in units of 2^o per radian
+/// turned, anywhere in the equatorial zone (|z| ≤ 2/3, so ρ = √(1 − z²) ≥ √5 / 3): a direction
+/// turning at unit speed has ρ² φ'² + z'² / ρ² = 1, and A, B = 2^o (½ + 2φ/π ∓ ¾ z), so by
+/// Cauchy–Schwarz |A'|, |B'| ≤ 2^o √((2 / (π ρ))² + (¾ ρ)²) ≤ 2^o · 1.021 (at ρ = √5 / 3).
+/// (`Renderer::density_stepping`; checked on every sample in the tests.)
+const EDGE_SPEED: f64 = 1.05;
+
 /// Relative weight under which pixels are skipped in a first pass (see `render_face`).
 const FIRST_PRUNE: f64 = 1e-6;
 /// Largest allowed bound on what skipped samples could add to a pixel, relative to the image's
@@ -112,6 +119,8 @@ pub struct Renderer<'a> {
     weight: Vec<f64>,
     /// Finest order in the map: sets the sampling step.
     max_order: u8,
+    /// Order of each pixel.
+    orders: Vec<u8>,
 }
 
 #[derive(Clone, Copy)]
@@ -149,8 +158,9 @@ impl<'a> Renderer<'a> {
         let weight: Vec<f64> = (0..map.len())
             .map(|i| if dist.mu[i].is_finite() { map.prob_density[i] * dist.norm[i] / dist.sigma[i] } else { 0.0 })
             .collect();
-        let max_order = map.uniq.iter().map(|&u| uniq_to_nested(u).expect("checked when read").0).max().unwrap_or(0);
-        Ok(Renderer { map, starts: map.machine_starts(), weight, max_order })
+        let orders: Vec<u8> = map.uniq.iter().map(|&u| uniq_to_nested(u).expect("checked when read").0).collect();
+        let max_order = orders.iter().copied().max().unwrap_or(0);
+        Ok(Renderer { map, starts: map.machine_starts(), weight, max_order, orders })
     }
 
     /// The coarse cells holding a pixel whose integrand reaches `prune` × the largest, each with the
@@ -322,10 +332,11 @@ impl<'a> Renderer<'a> {
                     continue;
                 }
                 let (mut sin, mut cos) = (-theta_max + k0 as f64 * dtheta).sin_cos();
+                lookup.same_for = 0; // the samples skipped before this window were never taken
                 for _ in k0..k1 {
                     // Sky direction ∝ c + z u with z = a tan θ, i.e. ∝ cos θ ĉ + sin θ u.
                     let v = [cos * c[0] + a * sin * u[0], cos * c[1] + a * sin * u[1], cos * c[2] + a * sin * u[2]];
-                    sum += self.density(&v, a / cos, &mut lookup) * (a / (cos * cos));
+                    sum += self.density_stepping(&v, a / cos, &mut lookup, dtheta) * (a / (cos * cos));
                     (sin, cos) = (sin * cos_step + cos * sin_step, cos * cos_step - sin * sin_step);
                 }
                 *samples += (k1 - k0) as u64;
@@ -357,13 +368,42 @@ impl<'a> Renderer<'a> {
     /// without the 1/√(2π)).
     #[inline]
     fn density(&self, v: &[f64; 3], r: f64, lookup: &mut Lookup) -> f64 {
-        let h = machine_hash(v);
-        // Successive samples mostly stay in one pixel: try the last one before searching.
+        let (h, _) = machine_cell(v);
+        self.find(h, lookup);
+        self.integrand(lookup.index, r)
+    }
+
+    /// As `density`, for the samples of a ray taken at equal steps `dtheta` of the angle θ, along
+    /// which the direction turns by exactly `dtheta` per sample. In HEALPix's equatorial zone a
+    /// pixel of order o is where ⌊A·2^o⌋ and ⌊B·2^o⌋ (A, B: `machine_cell`'s edge coordinates)
+    /// keep their values, and these move by less than `EDGE_SPEED` · 2^o · dθ per sample: so when a
+    /// sample is farther than that many steps from both edges of its pixel (and from the polar
+    /// caps), the next samples are in the same pixel, exactly, and need no hashing. Coarse pixels
+    /// hold tens of samples each; hashing was most of the rendering time.
+    #[inline]
+    fn density_stepping(&self, v: &[f64; 3], r: f64, lookup: &mut Lookup, dtheta: f64) -> f64 {
+        if lookup.same_for > 0 {
+            lookup.same_for -= 1;
+            return self.integrand(lookup.index, r);
+        }
+        let (h, edges) = machine_cell(v);
+        self.find(h, lookup);
+        lookup.same_for = steps_in_cell(edges, self.orders[lookup.index], dtheta);
+        self.integrand(lookup.index, r)
+    }
+
+    /// The pixel holding machine-order cell `h`; successive samples mostly stay in one pixel, so
+    /// the last one is tried before searching.
+    #[inline]
+    fn find(&self, h: u64, lookup: &mut Lookup) {
         if !(lookup.start <= h && h < lookup.end) {
             let i = self.starts.partition_point(|&s| s <= h) - 1;
-            *lookup = Lookup { start: self.starts[i], end: self.starts.get(i + 1).copied().unwrap_or(u64::MAX), index: i };
+            *lookup = Lookup { start: self.starts[i], end: self.starts.get(i + 1).copied().unwrap_or(u64::MAX), index: i, same_for: 0 };
         }
-        let i = lookup.index;
+    }
+
+    #[inline]
+    fn integrand(&self, i: usize, r: f64) -> f64 {
         let w = self.weight[i];
         if w == 0.0 {
             return 0.0;
@@ -410,8 +450,12 @@ impl<'a> Renderer<'a> {
 /// (lon, lat) only, and the volume images call this for every sample: going through angles cost
 /// a second atan2, a sin and a cos per sample, two thirds of the rendering time. Checked
 /// against cdshealpix in the tests.
+///
+/// In the equatorial zone it also gives (A, B, |z|): A and B, the coordinates along HEALPix's
+/// ascending and descending pixel edges at `MACHINE_ORDER` (⌊A⌋, ⌊B⌋ pick the cell), whose rate
+/// of change with the direction `density_stepping` bounds.
 #[inline]
-fn machine_hash(v: &[f64; 3]) -> u64 {
+fn machine_cell(v: &[f64; 3]) -> (u64, Option<(f64, f64, f64)>) {
     const NSIDE: f64 = (1u64 << MACHINE_ORDER) as f64;
     const MAX: u64 = (1u64 << MACHINE_ORDER) - 1;
     let rho2 = v[0] * v[0] + v[1] * v[1];
@@ -426,11 +470,14 @@ fn machine_hash(v: &[f64; 3]) -> u64 {
     if tt >= 4.0 {
         tt = 0.0;
     }
+    let mut edges = None;
     let (face, ix, iy) = if za <= 2.0 / 3.0 {
         let temp1 = NSIDE * (0.5 + tt);
         let temp2 = NSIDE * (z * 0.75);
-        let jp = (temp1 - temp2) as u64; // index of the ascending edge line
-        let jm = (temp1 + temp2) as u64; // index of the descending edge line
+        let (a, b) = (temp1 - temp2, temp1 + temp2);
+        edges = Some((a, b, za));
+        let jp = a as u64; // index of the ascending edge line
+        let jm = b as u64; // index of the descending edge line
         let (ifp, ifm) = (jp >> MACHINE_ORDER, jm >> MACHINE_ORDER);
         // ifp | 4 is 4 for ifp = 4 too: φ just under 2π belongs to face 4.
         let face = if ifp == ifm { ifp | 4 } else if ifp < ifm { ifp } else { ifm + 8 };
@@ -448,7 +495,26 @@ fn machine_hash(v: &[f64; 3]) -> u64 {
             (ntt + 8, jp, jm)
         }
     };
-    (face << (2 * MACHINE_ORDER)) | interleave(ix) | (interleave(iy) << 1)
+    ((face << (2 * MACHINE_ORDER)) | interleave(ix) | (interleave(iy) << 1), edges)
+}
+
+/// How many more steps of `dtheta` radians (along a great circle, at unit speed) certainly stay
+/// in the cell of order `order` of a direction with `machine_cell` edges `edges`: none in the
+/// polar caps; in the equatorial zone, as far as the edge coordinates' distance to the cell's
+/// edges (and the zone's) allows at `EDGE_SPEED`.
+#[inline]
+fn steps_in_cell(edges: Option<(f64, f64, f64)>, order: u8, dtheta: f64) -> u64 {
+    let Some((a, b, za)) = edges else { return 0 };
+    let scale = f64::from_bits((1023 + order as u64 - MACHINE_ORDER as u64) << 52); // 2^(order − 29), exactly
+    let clear = |x: f64| {
+        let f = (x * scale).fract();
+        f.min(1.0 - f)
+    };
+    // A margin of 1e-9 cell for rounding in A and B (they are exact to ~1e-12 of a cell).
+    let by_edges = (clear(a).min(clear(b)) - 1e-9) / (EDGE_SPEED * dtheta * scale * (1u64 << MACHINE_ORDER) as f64);
+    let by_caps = (2.0 / 3.0 - za - 1e-12) / dtheta;
+    let steps = by_edges.min(by_caps);
+    if steps >= 1.0 { steps as u64 } else { 0 }
 }
 
 /// The bits of `x` (< 2³²) spread to the even bit positions.
@@ -474,6 +540,8 @@ struct Lookup {
     start: u64,
     end: u64,
     index: usize,
+    /// How many more samples of the ray are certainly in this pixel (`density_stepping`).
+    same_for: u64,
 }
 
 /// Screen axes e0, e1 and the line of sight u of a face: columns of the rotation.
@@ -619,6 +687,43 @@ mod tests {
         out
     }
 
+    /// Along great circles stepped as the rays are, every sample `steps_in_cell` vouches for is
+    /// in the cell it was vouched from, at every order a map may have.
+    #[test]
+    fn steps_in_cell_never_leave_the_cell() {
+        let dirs = directions();
+        let mut vouched = 0u64;
+        for (k, pair) in dirs.chunks(2).take(20_000).enumerate() {
+            // A unit-speed great circle through pair[0], turning towards pair[1].
+            let n0 = dot(&pair[0], &pair[0]).sqrt();
+            let p = pair[0].map(|x| x / n0);
+            let mut q = pair[1];
+            let along = dot(&q, &p);
+            q = [q[0] - along * p[0], q[1] - along * p[1], q[2] - along * p[2]];
+            let nq = dot(&q, &q).sqrt();
+            if nq < 1e-6 {
+                continue;
+            }
+            let q = q.map(|x| x / nq);
+            let order = (k % 12) as u8;
+            let dtheta = 0.5 * PI / (1u64 << (order + (k % 3) as u8)) as f64 / 4.0;
+            let shift = 2 * (MACHINE_ORDER - order) as u32;
+            let at = |t: f64| [t.cos() * p[0] + t.sin() * q[0], t.cos() * p[1] + t.sin() * q[1], t.cos() * p[2] + t.sin() * q[2]];
+            let mut step = 0u64;
+            while step < 400 {
+                let (h, edges) = machine_cell(&at(step as f64 * dtheta));
+                let same = steps_in_cell(edges, order, dtheta);
+                for j in 1..=same {
+                    let (h2, _) = machine_cell(&at((step + j) as f64 * dtheta));
+                    assert_eq!(h2 >> shift, h >> shift, "order {order}: step {step} vouched for {same}, left at {j}");
+                }
+                vouched += same;
+                step += 1;
+            }
+        }
+        assert!(vouched > 100_000, "only {vouched} samples vouched for: the test tests nothing");
+    }
+
     #[test]
     fn machine_hash_is_cdshealpix_hash() {
         let mut differ = 0;
@@ -627,7 +732,7 @@ mod tests {
             let lon = v[1].atan2(v[0]);
             let lat = v[2].atan2((v[0] * v[0] + v[1] * v[1]).sqrt());
             let want = cdshealpix::nested::hash(MACHINE_ORDER, lon, lat);
-            let got = machine_hash(v);
+            let got = machine_cell(v).0;
             if got != want {
                 differ += 1;
                 // Only rounding may differ: then `got` is cdshealpix's cell of a point within
