@@ -9,7 +9,9 @@
 //! cut into coarse cells, and a ray is sampled only where it passes through a cell holding
 //! some pixel of non-negligible weight, at distances where that weight matters. What the
 //! skipped samples could add is bounded for every image and kept under 10⁻⁶ of its peak
-//! (see `Renderer::render_face`).
+//! (see `Renderer::render_face`). And a sample's HEALPix pixel is found from its direction
+//! vector, or, where the previous sample proves it stays in the same pixel, not looked up at all
+//! (`Renderer::density_stepping`): the same pixels, found faster.
 
 use crate::eigh3;
 use crate::error::{Error, Result};
