@@ -240,11 +240,29 @@ pub type VolumeFace = (Vec<f32>, f32);
 /// Volume image `face` (0, 1, 2) of the renderer's map, as the reference's `prepare_data` makes
 /// it with ligo.skymap's `volume_render`. `rot` is `volume::principal_axes(map)`.
 pub fn volume_face(renderer: &volume::Renderer, rot: &[[f64; 3]; 3], max_distance: f64, face: usize) -> Result<VolumeFace> {
+    let image = volume_face_rows(renderer, rot, max_distance, face, 0..VOLUME_SIZE)?;
+    normalise_volume_face(face, &image)
+}
+
+/// Rows `rows` of volume image `face` before normalisation (`VOLUME_SIZE` values a row): pieces
+/// rendered apart (the page's workers) and put together are the whole face, exactly.
+pub fn volume_face_rows(renderer: &volume::Renderer, rot: &[[f64; 3]; 3], max_distance: f64, face: usize, rows: std::ops::Range<usize>) -> Result<Vec<f64>> {
     if !(max_distance > 0.0 && max_distance.is_finite()) {
         return Err(Error::Value(format!("DISTMEAN + 2.5 DISTSTD must be a positive distance; it is {max_distance}")));
     }
     let axes = *volume::FACES.get(face).ok_or_else(|| Error::Option(format!("volume face {face} does not exist (0, 1 or 2)")))?;
-    let (image, _stats) = renderer.render_face(rot, max_distance, axes, VOLUME_SIZE);
+    if rows.start >= rows.end || rows.end > VOLUME_SIZE {
+        return Err(Error::Option(format!("rows {}..{} are not rows of a {VOLUME_SIZE}-row volume image", rows.start, rows.end)));
+    }
+    Ok(renderer.render_face_rows(rot, max_distance, axes, VOLUME_SIZE, rows).0)
+}
+
+/// A whole volume image, as rendered, divided by its peak, with its norm input (peak / the
+/// training norm).
+pub fn normalise_volume_face(face: usize, image: &[f64]) -> Result<VolumeFace> {
+    if face > 2 || image.len() != VOLUME_SIZE * VOLUME_SIZE {
+        return Err(Error::Option(format!("a volume image is face 0, 1 or 2 of {} values; got face {face} of {}", VOLUME_SIZE * VOLUME_SIZE, image.len())));
+    }
     let peak = image.iter().fold(0f64, |m, v| m.max(v.abs()));
     if !(peak > 0.0 && peak.is_finite()) {
         return Err(Error::Value(format!("volume image {face} of the sky map is empty or not finite (check DISTMU, DISTSIGMA, DISTNORM)")));

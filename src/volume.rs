@@ -225,6 +225,14 @@ impl<'a> Renderer<'a> {
     /// pixels under 10⁻⁶ W; if that bound is above `TOLERANCE` × the image's peak, the face is
     /// rendered again with `prune` small enough.
     pub fn render_face(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize) -> (Vec<f64>, FaceStats) {
+        self.render_face_rows(rot, max_distance, axes, size, 0..size)
+    }
+
+    /// Rows `rows` of the face `render_face` renders (the same values: what may be skipped is
+    /// decided from the whole face's first estimate, so pieces rendered apart, in other workers,
+    /// put together give the whole face exactly).
+    pub fn render_face_rows(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, FaceStats) {
+        let rows = rows.start.min(size)..rows.end.min(size);
         let peaks = self.peaks(max_distance);
         let bound_per_prune = peaks.max * 2.0 * max_distance / (2.0 * PI).sqrt();
         let first = self.cells(FIRST_PRUNE, &peaks);
@@ -232,15 +240,16 @@ impl<'a> Renderer<'a> {
         // of the image itself, and skipping cells only leaves out non-negative terms. (Rendering
         // the whole face for it, as before, doubled the time of wide maps, whose first prune is
         // not small enough.)
-        let (subset, _) = self.render_face_with(rot, max_distance, axes, size, Some(&first), PEAK_STRIDE);
+        let every = size.div_ceil(PEAK_STRIDE);
+        let (subset, _) = self.render_face_with(rot, max_distance, axes, size, Some(&first), PEAK_STRIDE, 0..every);
         let peak = subset.iter().fold(0f64, |m, v| m.max(v.abs()));
         let prune = if FIRST_PRUNE * bound_per_prune <= TOLERANCE * peak { FIRST_PRUNE } else { TOLERANCE * peak / bound_per_prune };
         if prune > 1e-300 {
             let cells = if prune == FIRST_PRUNE { first } else { self.cells(prune, &peaks) };
-            let (image, samples) = self.render_face_with(rot, max_distance, axes, size, Some(&cells), 1);
+            let (image, samples) = self.render_face_with(rot, max_distance, axes, size, Some(&cells), 1, rows);
             (image, FaceStats { samples, cells: cells.len(), prune })
         } else {
-            let (image, samples) = self.render_face_with(rot, max_distance, axes, size, None, 1);
+            let (image, samples) = self.render_face_with(rot, max_distance, axes, size, None, 1, rows);
             (image, FaceStats { samples, cells: 0, prune: 0.0 })
         }
     }
@@ -271,10 +280,11 @@ impl<'a> Renderer<'a> {
         0.5 * PI / (1u64 << self.max_order) as f64 / 4.0
     }
 
-    /// The face (skipping what `cells` leaves out, or nothing) and the number of samples taken;
-    /// with `stride` > 1 only every stride-th ray each way (the same rays as the whole face's).
+    /// Rows `rows` of the face (skipping what `cells` leaves out, or nothing) and the number of
+    /// samples taken; with `stride` > 1 only every stride-th ray each way (the same rays as the
+    /// whole face's; `rows` then counts the rays kept).
     #[allow(clippy::too_many_arguments)]
-    fn render_face_with(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize, cells: Option<&[Cell]>, stride: usize) -> (Vec<f64>, u64) {
+    fn render_face_with(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize, cells: Option<&[Cell]>, stride: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, u64) {
         let (e0, e1, u) = face_axes(rot, axes);
         let dtheta = self.dtheta();
         let bins = cells.map(|c| self.theta_windows(c, &e0, &e1, &u));
@@ -296,7 +306,7 @@ impl<'a> Renderer<'a> {
             }
             (out, samples)
         };
-        let chunks = split_rows(s.len());
+        let chunks = split_rows(rows.start.min(s.len())..rows.end.min(s.len()));
         let parts: Vec<(Vec<f64>, u64)> = parallel_map(chunks, render_rows);
         let samples = parts.iter().map(|p| p.1).sum();
         (parts.into_iter().flat_map(|p| p.0).collect(), samples)
@@ -553,9 +563,10 @@ fn face_axes(rot: &[[f64; 3]; 3], (axis0, axis1): (usize, usize)) -> ([f64; 3], 
 }
 
 /// Row ranges for parallel rendering: more chunks than threads, as rows differ in cost.
-fn split_rows(size: usize) -> Vec<std::ops::Range<usize>> {
-    let chunk = size.div_ceil(32).max(1);
-    (0..size).step_by(chunk).map(|r| r..(r + chunk).min(size)).collect()
+fn split_rows(rows: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let chunk = rows.len().div_ceil(32).max(1);
+    let end = rows.end;
+    rows.step_by(chunk).map(|r| r..(r + chunk).min(end)).collect()
 }
 
 /// `f` over the items, in order; natively on all cores, in wasm on the calling thread.

@@ -402,6 +402,32 @@ impl SkyMapFile {
         Ok(out.into())
     }
 
+    /// Step 2, in pieces: rows `start..end` of volume image `face` before normalisation (a
+    /// Float64Array, 262 values a row). Workers may render pieces of one face apart; the whole
+    /// face, put together, goes to `setVolumeRows`.
+    #[wasm_bindgen(js_name = renderVolumeRows)]
+    pub fn render_volume_rows(&mut self, face: usize, start: usize, end: usize) -> JsResult<Vec<f64>> {
+        let max_distance = self.sky.as_ref().ok_or_else(|| js_error(Error::Option("prepare the sky image first".into())))?.max_distance;
+        if self.rot.is_none() {
+            self.rot = Some(crate::volume::principal_axes(&self.map).map_err(js_error)?);
+        }
+        let rot = self.rot.expect("set above");
+        let renderer = crate::volume::Renderer::new(&self.map).map_err(js_error)?;
+        gwskynet::volume_face_rows(&renderer, &rot, max_distance, face, start..end).map_err(js_error)
+    }
+
+    /// The whole of volume image `face` from `renderVolumeRows` pieces (262 × 262 values, row
+    /// by row): normalised and kept, as `prepareVolume` would have made it: `{image, norm}`.
+    #[wasm_bindgen(js_name = setVolumeRows)]
+    pub fn set_volume_rows(&mut self, face: usize, raw: Vec<f64>) -> JsResult<JsValue> {
+        let (image, norm) = gwskynet::normalise_volume_face(face, &raw).map_err(js_error)?;
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"image".into(), &js_sys::Float32Array::from(&image[..]))?;
+        js_sys::Reflect::set(&out, &"norm".into(), &JsValue::from(norm))?;
+        self.volume[face] = Some((image, norm));
+        Ok(out.into())
+    }
+
     /// A Mollweide view of the map (`width` × `height`, row 0 north, right ascension 180° in
     /// the middle growing to the left) with each cell's credible level: `{density, level
     /// (Float32Arrays, NaN outside the ellipse), area50, area90}` (areas in square degrees).

@@ -175,8 +175,9 @@ export class Skysift {
    * baseline), `inputs` the ten arrays GWSkyNet read (for `explainImage`), `view` a 720 × 360
    * Mollweide view {density, level, area50, area90} (credible levels, areas in deg²).
    * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
-   * divided by its peak); with more than one core, up to two helper workers render volume
-   * images in parallel. onProgress({step, done, total}) is called between steps; aborting
+   * divided by its peak); with more than one core, up to two helper workers render bands of
+   * the volume images' rows in parallel (`seconds.volume`: each face's rendering time, summed
+   * over its bands). onProgress({step, done, total}) is called between steps; aborting
    * `signal` stops the work at once (the worker is replaced) and rejects with an AbortError.
    */
   async scoreSkyMap(bytes, { onProgress = () => {}, signal } = {}) {
@@ -210,26 +211,38 @@ export class Skysift {
       t = now();
       const skyImage = await step(1, () => this.#call('prepareSky', { file }));
       seconds.sky = now() - t;
-      // The three volume images are independent: with cores to spare, helper workers render
-      // some of them while this one renders the others.
+      // The three volume images are independent, and so are their rows: with cores to spare,
+      // helper workers render bands of rows while this one renders others, whichever is free
+      // taking the next band; each face is put together and normalised here once all its
+      // bands are in (the same values as one worker's, exactly).
       const volume = [];
       const tv = now();
       const helpers = await this.#volumeHelpers(helpersWanted);
+      const size = 262, bands = helpers.length ? 4 : 1;
+      const tiles = [0, 1, 2].flatMap((face) => Array.from({ length: bands }, (_, b) => ({ face, start: Math.floor((b * size) / bands), end: Math.floor(((b + 1) * size) / bands) })));
+      const raw = [0, 1, 2].map(() => new Float64Array(size * size));
+      const left = [bands, bands, bands];
+      seconds.volume = [0, 0, 0];
       let next = 0, done = 0;
       const work = async (who) => {
-        for (let face = next++; face < 3; face = next++) {
-          const t1 = now();
-          let result;
-          if (who === this) {
-            result = await this.#call('prepareVolume', { file, face });
-          } else {
-            result = await who.#volumeFace(bytesForHelpers, face);
-            await this.#call('setVolume', { file, face, image: result.image, norm: result.norm });
+        let helperFile = null;
+        try {
+          for (let t = next++; t < tiles.length; t = next++) {
+            const { face, start, end } = tiles[t];
+            if (who !== this && helperFile === null) helperFile = await who.#openForVolumes(bytesForHelpers);
+            const t1 = now();
+            const rows = await who.#call('renderVolumeRows', { file: who === this ? file : helperFile, face, start, end });
+            signal?.throwIfAborted();
+            raw[face].set(rows, start * size);
+            seconds.volume[face] += now() - t1;
+            if (--left[face] === 0) {
+              const result = await this.#call('setVolumeRows', { file, face, raw: raw[face] });
+              volume[face] = result.image;
+              onProgress({ step: `volume image ${face + 1}`, done: 2 + ++done, total: steps.length });
+            }
           }
-          signal?.throwIfAborted();
-          volume[face] = result.image;
-          seconds.volume[face] = now() - t1;
-          onProgress({ step: `volume image ${face + 1}`, done: 2 + ++done, total: steps.length });
+        } finally {
+          if (helperFile !== null) who.release(helperFile).catch(() => {});
         }
       };
       onProgress({ step: 'volume images', done: 2, total: steps.length });
@@ -269,15 +282,16 @@ export class Skysift {
     return this.#helpers.slice(0, Math.max(0, n));
   }
 
-  // In a helper: reads the map and renders one volume image, {image, norm}.
-  async #volumeFace(bytes, face) {
+  // In a helper: reads the map, ready to render volume rows; the caller releases the file.
+  async #openForVolumes(bytes) {
     const { file } = await this.#call('readSkyMap', { bytes });
     try {
       await this.#call('prepareSky', { file });
-      return await this.#call('prepareVolume', { file, face });
-    } finally {
+    } catch (e) {
       this.release(file).catch(() => {});
+      throw e;
     }
+    return file;
   }
 }
 

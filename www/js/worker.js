@@ -122,6 +122,13 @@ const methods = {
   setVolume({ file, face, image, norm }) {
     return requireFile(file).setVolume(face, image, norm);
   },
+  // A volume image in pieces (rows start..end), rendered in whichever workers are free.
+  renderVolumeRows({ file, face, start, end }) {
+    return requireFile(file).renderVolumeRows(face, start, end);
+  },
+  setVolumeRows({ file, face, raw }) {
+    return requireFile(file).setVolumeRows(face, raw);
+  },
   async scoreSkyMap({ file }) {
     return await requireEngine().gwskynetScore(requireFile(file).inputs());
   },
