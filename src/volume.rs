@@ -27,6 +27,11 @@ pub const FACES: [(usize, usize); 3] = [(1, 0), (0, 2), (1, 2)];
 /// Cauchy–Schwarz |A'|, |B'| ≤ 2^o √((2 / (π ρ))² + (¾ ρ)²) ≤ 2^o · 1.021 (at ρ = √5 / 3).
 /// (`Renderer::density_stepping`; checked on every sample in the tests.)
 const EDGE_SPEED: f64 = 1.05;
+/// Bound on the edge coordinates' second derivative in the equatorial zone, in units of 2^o per
+/// radian²: on a unit-speed great circle p'' = −p, so |z''| = |z| ≤ 2/3, and φ'' = −2 φ' ρ' / ρ
+/// with |φ'| ≤ 1/ρ, |ρ'| ≤ 1, so |φ''| ≤ 2 / ρ² ≤ 18/5; |A''|, |B''| ≤ 2^o (2/π · 18/5 + ¾ · 2/3)
+/// ≤ 2^o · 2.80.
+const EDGE_ACCEL: f64 = 2.9;
 
 /// Relative weight under which pixels are skipped in a first pass (see `render_face`).
 const FIRST_PRUNE: f64 = 1e-6;
@@ -348,7 +353,9 @@ impl<'a> Renderer<'a> {
                 for _ in k0..k1 {
                     // Sky direction ∝ c + z u with z = a tan θ, i.e. ∝ cos θ ĉ + sin θ u.
                     let v = [cos * c[0] + a * sin * u[0], cos * c[1] + a * sin * u[1], cos * c[2] + a * sin * u[2]];
-                    sum += self.density_stepping(&v, a / cos, &mut lookup, dtheta) * (a / (cos * cos));
+                    // Where it turns next (d/dθ of the direction): only computed when needed.
+                    let tangent = [a * cos * u[0] - sin * c[0], a * cos * u[1] - sin * c[1], a * cos * u[2] - sin * c[2]];
+                    sum += self.density_stepping(&v, &tangent, a / cos, &mut lookup, dtheta) * (a / (cos * cos));
                     (sin, cos) = (sin * cos_step + cos * sin_step, cos * cos_step - sin * sin_step);
                 }
                 *samples += (k1 - k0) as u64;
@@ -393,14 +400,14 @@ impl<'a> Renderer<'a> {
     /// caps), the next samples are in the same pixel, exactly, and need no hashing. Coarse pixels
     /// hold tens of samples each; hashing was most of the rendering time.
     #[inline]
-    fn density_stepping(&self, v: &[f64; 3], r: f64, lookup: &mut Lookup, dtheta: f64) -> f64 {
+    fn density_stepping(&self, v: &[f64; 3], tangent: &[f64; 3], r: f64, lookup: &mut Lookup, dtheta: f64) -> f64 {
         if lookup.same_for > 0 {
             lookup.same_for -= 1;
             return self.integrand(lookup.index, r);
         }
         let (h, edges) = machine_cell(v);
         self.find(h, lookup);
-        lookup.same_for = steps_in_cell(edges, self.orders[lookup.index], dtheta);
+        lookup.same_for = steps_in_cell(edges, self.orders[lookup.index], dtheta, v, tangent);
         self.integrand(lookup.index, r)
     }
 
@@ -514,18 +521,44 @@ fn machine_cell(v: &[f64; 3]) -> (u64, Option<(f64, f64, f64)>) {
 /// in the cell of order `order` of a direction with `machine_cell` edges `edges`: none in the
 /// polar caps; in the equatorial zone, as far as the edge coordinates' distance to the cell's
 /// edges (and the zone's) allows at `EDGE_SPEED`.
+///
+/// Knowing where the circle goes (`direction` and its `tangent`, any lengths) it also uses the
+/// edge coordinates' actual rate of change: over a turn t they move by their rate × t plus at
+/// most ½ `EDGE_ACCEL` · 2^o · t², which lets a sample heading across its cell vouch for the
+/// samples up to the far edge, not only up to the nearest one. Either bound holds; the larger
+/// is taken.
 #[inline]
-fn steps_in_cell(edges: Option<(f64, f64, f64)>, order: u8, dtheta: f64) -> u64 {
+fn steps_in_cell(edges: Option<(f64, f64, f64)>, order: u8, dtheta: f64, direction: &[f64; 3], tangent: &[f64; 3]) -> u64 {
     let Some((a, b, za)) = edges else { return 0 };
+    let nside = (1u64 << MACHINE_ORDER) as f64;
     let scale = f64::from_bits((1023 + order as u64 - MACHINE_ORDER as u64) << 52); // 2^(order − 29), exactly
     let clear = |x: f64| {
         let f = (x * scale).fract();
         f.min(1.0 - f)
     };
     // A margin of 1e-9 cell for rounding in A and B (they are exact to ~1e-12 of a cell).
-    let by_edges = (clear(a).min(clear(b)) - 1e-9) / (EDGE_SPEED * dtheta * scale * (1u64 << MACHINE_ORDER) as f64);
+    let by_edges = (clear(a).min(clear(b)) - 1e-9) / (EDGE_SPEED * dtheta * scale * nside);
+    // The rates: φ' = (d × t)_z / ρ² and z' = t_z for the unit direction d and unit tangent t.
+    let (dn, tn) = (dot(direction, direction).sqrt(), dot(tangent, tangent).sqrt());
+    let (d, t) = (direction.map(|x| x / dn), tangent.map(|x| x / tn));
+    let rho2 = d[0] * d[0] + d[1] * d[1];
+    let phi_rate = (d[0] * t[1] - d[1] * t[0]) / rho2 * std::f64::consts::FRAC_2_PI;
+    let accel = EDGE_ACCEL * scale * nside;
+    let reach = |x: f64, rate: f64| -> f64 {
+        let f = (x * scale).fract();
+        let (ahead, behind) = if rate >= 0.0 { (1.0 - f, f) } else { (f, 1.0 - f) };
+        let (ahead, behind) = (ahead - 1e-9, behind - 1e-9);
+        if !(ahead > 0.0 && behind > 0.0) {
+            return 0.0;
+        }
+        let speed = rate.abs() * scale * nside;
+        // The root of ½ accel t² + speed t = ahead, written to stay exact for small accel.
+        let t_ahead = 2.0 * ahead / (speed + (speed * speed + 2.0 * accel * ahead).sqrt());
+        t_ahead.min((2.0 * behind / accel).sqrt())
+    };
+    let by_motion = reach(a, phi_rate - 0.75 * t[2]).min(reach(b, phi_rate + 0.75 * t[2])) / dtheta;
     let by_caps = (2.0 / 3.0 - za - 1e-12) / dtheta;
-    let steps = by_edges.min(by_caps);
+    let steps = by_edges.max(if by_motion.is_finite() { by_motion } else { 0.0 }).min(by_caps);
     if steps >= 1.0 { steps as u64 } else { 0 }
 }
 
@@ -722,10 +755,11 @@ mod tests {
             let dtheta = 0.5 * PI / (1u64 << (order + (k % 3) as u8)) as f64 / 4.0;
             let shift = 2 * (MACHINE_ORDER - order) as u32;
             let at = |t: f64| [t.cos() * p[0] + t.sin() * q[0], t.cos() * p[1] + t.sin() * q[1], t.cos() * p[2] + t.sin() * q[2]];
+            let heading = |t: f64| [-t.sin() * p[0] + t.cos() * q[0], -t.sin() * p[1] + t.cos() * q[1], -t.sin() * p[2] + t.cos() * q[2]];
             let mut step = 0u64;
             while step < 400 {
                 let (h, edges) = machine_cell(&at(step as f64 * dtheta));
-                let same = steps_in_cell(edges, order, dtheta);
+                let same = steps_in_cell(edges, order, dtheta, &at(step as f64 * dtheta), &heading(step as f64 * dtheta));
                 for j in 1..=same {
                     let (h2, _) = machine_cell(&at((step + j) as f64 * dtheta));
                     assert_eq!(h2 >> shift, h >> shift, "order {order}: step {step} vouched for {same}, left at {j}");
