@@ -384,22 +384,12 @@ impl SkyMapFile {
     }
 
     /// Step 2 (×3): volume image `face` (0, 1, 2): `{image, norm}`, the 262 × 262 image
-    /// divided by its peak and the peak / the training norm. Faces are independent: the page
-    /// may render them in other workers and hand them over with `setVolume`.
+    /// divided by its peak and the peak / the training norm. The page renders the faces in
+    /// pieces in several workers instead (`renderVolumeRows`, `setVolumeRows`): the same values.
     #[wasm_bindgen(js_name = prepareVolume)]
     pub fn prepare_volume(&mut self, face: usize) -> JsResult<JsValue> {
-        let max_distance = self.sky.as_ref().ok_or_else(|| js_error(Error::Option("prepare the sky image first".into())))?.max_distance;
-        if self.rot.is_none() {
-            self.rot = Some(crate::volume::principal_axes(&self.map).map_err(js_error)?);
-        }
-        let rot = self.rot.expect("set above");
-        let renderer = crate::volume::Renderer::new(&self.map).map_err(js_error)?;
-        let (image, norm) = gwskynet::volume_face(&renderer, &rot, max_distance, face).map_err(js_error)?;
-        let out = js_sys::Object::new();
-        js_sys::Reflect::set(&out, &"image".into(), &js_sys::Float32Array::from(&image[..]))?;
-        js_sys::Reflect::set(&out, &"norm".into(), &JsValue::from(norm))?;
-        self.volume[face] = Some((image, norm));
-        Ok(out.into())
+        let raw = self.render_volume_rows(face, 0, gwskynet::VOLUME_SIZE)?;
+        self.set_volume_rows(face, raw)
     }
 
     /// Step 2, in pieces: rows `start..end` of volume image `face` before normalisation (a
@@ -417,7 +407,7 @@ impl SkyMapFile {
     }
 
     /// The whole of volume image `face` from `renderVolumeRows` pieces (262 × 262 values, row
-    /// by row): normalised and kept, as `prepareVolume` would have made it: `{image, norm}`.
+    /// by row): normalised and kept, as `prepareVolume` makes it: `{image, norm}`.
     #[wasm_bindgen(js_name = setVolumeRows)]
     pub fn set_volume_rows(&mut self, face: usize, raw: Vec<f64>) -> JsResult<JsValue> {
         let (image, norm) = gwskynet::normalise_volume_face(face, &raw).map_err(js_error)?;
@@ -444,17 +434,6 @@ impl SkyMapFile {
         js_sys::Reflect::set(&out, &"area50".into(), &skymap::credible_area(&self.map, 0.5).into())?;
         js_sys::Reflect::set(&out, &"area90".into(), &skymap::credible_area(&self.map, 0.9).into())?;
         Ok(out.into())
-    }
-
-    /// Volume image `face` as another worker's `prepareVolume` of the same file made it.
-    #[wasm_bindgen(js_name = setVolume)]
-    pub fn set_volume(&mut self, face: usize, image: Vec<f32>, norm: f32) -> JsResult<()> {
-        let n = gwskynet::VOLUME_SIZE * gwskynet::VOLUME_SIZE;
-        if face > 2 || image.len() != n {
-            return Err(js_error(Error::Option(format!("a volume image is face 0, 1 or 2 of {n} values; got face {face} of {}", image.len()))));
-        }
-        self.volume[face] = Some((image, norm));
-        Ok(())
     }
 
     /// The ten inputs, once every step ran, as Float32Arrays in the model's order (for

@@ -116,12 +116,6 @@ const methods = {
   prepareSky({ file }) {
     return requireFile(file).prepareSky();
   },
-  prepareVolume({ file, face }) {
-    return requireFile(file).prepareVolume(face);
-  },
-  setVolume({ file, face, image, norm }) {
-    return requireFile(file).setVolume(face, image, norm);
-  },
   // A volume image in pieces (rows start..end), rendered in whichever workers are free.
   renderVolumeRows({ file, face, start, end }) {
     return requireFile(file).renderVolumeRows(face, start, end);
