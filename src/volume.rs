@@ -311,7 +311,7 @@ impl<'a> Renderer<'a> {
             }
             (out, samples)
         };
-        let chunks = split_rows(rows.start.min(s.len())..rows.end.min(s.len()));
+        let chunks = split_rows(rows);
         let parts: Vec<(Vec<f64>, u64)> = parallel_map(chunks, render_rows);
         let samples = parts.iter().map(|p| p.1).sum();
         (parts.into_iter().flat_map(|p| p.0).collect(), samples)
@@ -353,9 +353,9 @@ impl<'a> Renderer<'a> {
                 for _ in k0..k1 {
                     // Sky direction ∝ c + z u with z = a tan θ, i.e. ∝ cos θ ĉ + sin θ u.
                     let v = [cos * c[0] + a * sin * u[0], cos * c[1] + a * sin * u[1], cos * c[2] + a * sin * u[2]];
-                    // Where it turns next (d/dθ of the direction): only computed when needed.
-                    let tangent = [a * cos * u[0] - sin * c[0], a * cos * u[1] - sin * c[1], a * cos * u[2] - sin * c[2]];
-                    sum += self.density_stepping(&v, &tangent, a / cos, &mut lookup, dtheta) * (a / (cos * cos));
+                    // Where it turns next (d/dθ of the direction), for the samples that look the pixel up.
+                    let tangent = || [a * cos * u[0] - sin * c[0], a * cos * u[1] - sin * c[1], a * cos * u[2] - sin * c[2]];
+                    sum += self.density_stepping(&v, tangent, a / cos, &mut lookup, dtheta) * (a / (cos * cos));
                     (sin, cos) = (sin * cos_step + cos * sin_step, cos * cos_step - sin * sin_step);
                 }
                 *samples += (k1 - k0) as u64;
@@ -400,14 +400,14 @@ impl<'a> Renderer<'a> {
     /// caps), the next samples are in the same pixel, exactly, and need no hashing. Coarse pixels
     /// hold tens of samples each; hashing was most of the rendering time.
     #[inline]
-    fn density_stepping(&self, v: &[f64; 3], tangent: &[f64; 3], r: f64, lookup: &mut Lookup, dtheta: f64) -> f64 {
+    fn density_stepping(&self, v: &[f64; 3], tangent: impl FnOnce() -> [f64; 3], r: f64, lookup: &mut Lookup, dtheta: f64) -> f64 {
         if lookup.same_for > 0 {
             lookup.same_for -= 1;
             return self.integrand(lookup.index, r);
         }
         let (h, edges) = machine_cell(v);
         self.find(h, lookup);
-        lookup.same_for = steps_in_cell(edges, self.orders[lookup.index], dtheta, v, tangent);
+        lookup.same_for = steps_in_cell(edges, self.orders[lookup.index], dtheta, v, &tangent());
         self.integrand(lookup.index, r)
     }
 
@@ -532,20 +532,17 @@ fn steps_in_cell(edges: Option<(f64, f64, f64)>, order: u8, dtheta: f64, directi
     let Some((a, b, za)) = edges else { return 0 };
     let nside = (1u64 << MACHINE_ORDER) as f64;
     let scale = f64::from_bits((1023 + order as u64 - MACHINE_ORDER as u64) << 52); // 2^(order − 29), exactly
-    let clear = |x: f64| {
-        let f = (x * scale).fract();
-        f.min(1.0 - f)
-    };
+    // Where A and B are within their cell, in cell widths.
+    let (fa, fb) = ((a * scale).fract(), (b * scale).fract());
     // A margin of 1e-9 cell for rounding in A and B (they are exact to ~1e-12 of a cell).
-    let by_edges = (clear(a).min(clear(b)) - 1e-9) / (EDGE_SPEED * dtheta * scale * nside);
+    let by_edges = (fa.min(1.0 - fa).min(fb).min(1.0 - fb) - 1e-9) / (EDGE_SPEED * dtheta * scale * nside);
     // The rates: φ' = (d × t)_z / ρ² and z' = t_z for the unit direction d and unit tangent t.
     let (dn, tn) = (dot(direction, direction).sqrt(), dot(tangent, tangent).sqrt());
     let (d, t) = (direction.map(|x| x / dn), tangent.map(|x| x / tn));
     let rho2 = d[0] * d[0] + d[1] * d[1];
     let phi_rate = (d[0] * t[1] - d[1] * t[0]) / rho2 * std::f64::consts::FRAC_2_PI;
     let accel = EDGE_ACCEL * scale * nside;
-    let reach = |x: f64, rate: f64| -> f64 {
-        let f = (x * scale).fract();
+    let reach = |f: f64, rate: f64| -> f64 {
         let (ahead, behind) = if rate >= 0.0 { (1.0 - f, f) } else { (f, 1.0 - f) };
         let (ahead, behind) = (ahead - 1e-9, behind - 1e-9);
         if !(ahead > 0.0 && behind > 0.0) {
@@ -556,7 +553,7 @@ fn steps_in_cell(edges: Option<(f64, f64, f64)>, order: u8, dtheta: f64, directi
         let t_ahead = 2.0 * ahead / (speed + (speed * speed + 2.0 * accel * ahead).sqrt());
         t_ahead.min((2.0 * behind / accel).sqrt())
     };
-    let by_motion = reach(a, phi_rate - 0.75 * t[2]).min(reach(b, phi_rate + 0.75 * t[2])) / dtheta;
+    let by_motion = reach(fa, phi_rate - 0.75 * t[2]).min(reach(fb, phi_rate + 0.75 * t[2])) / dtheta;
     let by_caps = (2.0 / 3.0 - za - 1e-12) / dtheta;
     let steps = by_edges.max(if by_motion.is_finite() { by_motion } else { 0.0 }).min(by_caps);
     if steps >= 1.0 { steps as u64 } else { 0 }
