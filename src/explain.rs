@@ -191,10 +191,6 @@ fn channels_first(hwc: &[f32], [channels, rows, columns]: [usize; 3]) -> Vec<f32
     out
 }
 
-/// Attributions of the probability of class `class` to the pixels of a dm–dt input (as
-/// `classifier::input_image` makes it; its features are held fixed). Absent pixels are masked as `options` says (zero by
-/// default: no pair of points in that bin). The values come back channels last: `[Δt bin, Δm
-/// bin, band]`.
 /// A classifier input checked and split: its image, its features and the image's shape
 /// (channels first), for a class that exists.
 fn split_classifier_input(input: &[f32], class: usize) -> Result<(&[f32], &[f32], [usize; 3])> {
@@ -209,6 +205,10 @@ fn split_classifier_input(input: &[f32], class: usize) -> Result<(&[f32], &[f32]
     Ok((image, features, [classifier::CHANNELS, n_dt, n_dm]))
 }
 
+/// Attributions of the probability of class `class` to the pixels of a dm–dt input (as
+/// `classifier::input_image` makes it; its features are held fixed). Absent pixels are masked
+/// as `options` says (zero by default: no pair of points in that bin). The values come back
+/// channels last: `[Δt bin, Δm bin, band]`.
 pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, options: &partition::Options, progress: impl FnMut(usize, usize)) -> Result<Attribution> {
     // Only the image's pixels are players; the period features stay as they are.
     let (image, features, chw) = split_classifier_input(input, class)?;
@@ -232,10 +232,8 @@ pub async fn dmdt_attribution(model: &Classifier, input: &[f32], class: usize, o
     partition::explain_image_async(&tree, &x, &masked, options.max_evals, options.batch_size, probability, progress).await
 }
 
-/// How much the two parts of the classifier's input moved P(`class`): the dm–dt image and the
-/// period features, each against a reference (the image masked as `masking` says; the features
-/// of an average training star). Exact Shapley values of the two-player game (4 model runs):
-/// `image + features = value − base_value`.
+/// How much the two parts of the classifier's input moved P(class): `image + features = value −
+/// base_value` (see `dmdt_parts`).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct InputParts {
     /// P(class) with both parts at their reference, and on the input itself.
@@ -245,6 +243,9 @@ pub struct InputParts {
     pub features: f64,
 }
 
+/// How much the two parts of the classifier's input moved P(`class`): the dm–dt image and the
+/// period features, each against a reference (the image masked as `masking` says; the features
+/// of an average training star). Exact Shapley values of the two-player game (4 model runs).
 pub async fn dmdt_parts(model: &Classifier, input: &[f32], class: usize, masking: &partition::Masking) -> Result<InputParts> {
     let (image, features, chw) = split_classifier_input(input, class)?;
     let [channels, n_dt, n_dm] = chw;

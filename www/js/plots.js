@@ -20,6 +20,9 @@ export function viridis(x) {
 // colour-blind safe, and the same colours as the bar charts.
 const NEGATIVE = [213, 94, 0], NEUTRAL = [242, 242, 242], POSITIVE = [0, 114, 178];
 
+/** An attribution the overlays outline: at least a quarter of the largest, `peak` (> 0). */
+const isStrong = (v, peak) => Math.abs(v) >= 0.25 * peak;
+
 export function divergingRgb(x) {
   const t = Math.min(1, Math.max(-1, x));
   const end = t < 0 ? NEGATIVE : POSITIVE;
@@ -139,14 +142,11 @@ function dmdtLayout(canvas, record) {
 export const fmt = (v) => (Math.abs(v) >= 1 || v === 0 ? String(+v.toPrecision(3)) : v.toPrecision(2));
 
 /**
- * dm–dt image: Δt bins left to right, Δm bins bottom to top, colour ∝ log(1 + value). With
- * `attribution` (a [Δt][Δm] matrix of signed values) it draws those instead, in diverging colours.
- */
-/**
- * Draws a dm–dt image (pair counts, viridis) or, with `attribution` (a matrix on the same grid),
- * attributions (diverging). `overlay`, an attribution matrix on the same grid, outlines on the
- * counts the pixels whose attribution is at least a quarter of the largest: solid blue where
- * they pushed towards the class, dashed orange where they pushed away.
+ * Draws a dm–dt image (Δt bins left to right, Δm bins bottom to top; pair counts, viridis of
+ * log(1 + count)) or, with `attribution` (a [Δt][Δm] matrix on the same grid), attributions
+ * (diverging). `overlay`, an attribution matrix on the same grid, outlines on the counts the
+ * strongest pixels (`isStrong`): solid blue where they pushed towards the class, dashed orange
+ * where they pushed away.
  */
 export function drawDmdt(canvas, record, pixel, attribution = null, overlay = null) {
   const ctx = prepare(canvas);
@@ -169,7 +169,7 @@ export function drawDmdt(canvas, record, pixel, attribution = null, overlay = nu
     for (let i = 0; i < nDt; i++) {
       for (let j = 0; j < nDm; j++) {
         const v = overlay[i][j];
-        if (Math.abs(v) < 0.25 * omax) continue;
+        if (!isStrong(v, omax)) continue;
         ctx.strokeStyle = v > 0 ? `rgb(${POSITIVE.join(',')})` : `rgb(${NEGATIVE.join(',')})`;
         ctx.setLineDash(v > 0 ? [] : [3, 2]);
         ctx.strokeRect(m.left + i * cw + 1, m.top + (nDm - 1 - j) * ch + 1, cw - 2, ch - 2);
@@ -228,11 +228,11 @@ function viridisRgb(x) {
 }
 
 /**
- * The outline of an attribution image's strongest pixels: those whose |value| is at least a
- * quarter of the largest (as on the dm–dt image). `values` has `rows` × `cols` pixels, row 0
- * first; `wrap` joins the first and last columns (right ascension). Returns the pixels counted
- * and, per sign, the boundary between marked pixels and those not marked alike as polylines of
- * [row, col] corners (pixel (r, c) spans corners r..r+1, c..c+1).
+ * The outline of an attribution image's strongest pixels (`isStrong`, as on the dm–dt image).
+ * `values` has `rows` × `cols` pixels, row 0 first; `wrap` joins the first and last columns
+ * (right ascension). Returns the pixels counted and, per sign, the boundary between marked
+ * pixels and those not marked alike as polylines of [row, col] corners (pixel (r, c) spans
+ * corners r..r+1, c..c+1).
  */
 export function attributionEdges(values, rows, cols, wrap = false) {
   let peak = 0;
@@ -241,7 +241,7 @@ export function attributionEdges(values, rows, cols, wrap = false) {
     if (r < 0 || r >= rows) return 0;
     if (c < 0 || c >= cols) { if (!wrap) return 0; c = (c + cols) % cols; }
     const v = values[r * cols + c];
-    return peak > 0 && Math.abs(v) >= 0.25 * peak ? Math.sign(v) : 0;
+    return peak > 0 && isStrong(v, peak) ? Math.sign(v) : 0;
   };
   const edges = { 1: [], [-1]: [] };
   let count = 0;
