@@ -15,10 +15,8 @@ import argparse
 import csv
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,16 +58,8 @@ def reference_for(map_path, scores):
 
 def ort_times(onnx, batch, reps):
     import onnxruntime as ort
-    from gwskynet_model import inputs, onnx_bytes
-    session = ort.InferenceSession(Path(onnx).read_bytes() if onnx else onnx_bytes(), providers=['CPUExecutionProvider'])
-    feed = dict(zip([i.name for i in session.get_inputs()], inputs(batch)))
-    scores = session.run(None, feed)[0].ravel()
-    seconds = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        session.run(None, feed)
-        seconds.append(time.perf_counter() - t)
-    seconds.sort()
+    from gwskynet_model import session, timed_runs
+    scores, seconds = timed_runs(session(onnx=onnx), batch, reps)
     return {'median_s': seconds[len(seconds) // 2], 'min_s': seconds[0], 'max_s': seconds[-1], 'scores': scores, 'version': ort.__version__}
 
 

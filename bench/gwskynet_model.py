@@ -28,9 +28,22 @@ def onnx_bytes():
         return z.read('GWSkyNet/GWSkyNet_data/models/GWSkyNet_v2.6.0.onnx')
 
 
-def session(options=None):
-    """An onnxruntime session (CPU) on GWSkyNet's ONNX file."""
-    return ort.InferenceSession(onnx_bytes(), options, providers=['CPUExecutionProvider'])
+def session(options=None, onnx=None):
+    """An onnxruntime session (CPU) on GWSkyNet's ONNX file (from the cached wheel, or the file `onnx`)."""
+    model = Path(onnx).read_bytes() if onnx else onnx_bytes()
+    return ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
+
+
+def timed_runs(runner, batch, reps):
+    """onnxruntime on a batch of the made-up inputs: its scores and the seconds of `reps` runs, sorted."""
+    feed = dict(zip([i.name for i in runner.get_inputs()], inputs(batch)))
+    scores = runner.run(None, feed)[0].ravel()
+    seconds = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        runner.run(None, feed)
+        seconds.append(time.perf_counter() - t0)
+    return scores, sorted(seconds)
 
 
 def wave(n, offset, d):
@@ -97,19 +110,11 @@ def main():
     exe = sys.argv[1]
     opts = ort.SessionOptions()
     runner = session(opts)
-    names = [i.name for i in runner.get_inputs()]
     print(f'GWSkyNet model alone; onnxruntime {ort.__version__} ({opts.intra_op_num_threads or os.cpu_count()} threads by default), {os.cpu_count()} cores')
     print(f'{"batch":>5}  {"tool":<28} {"median":>10} {"min-max":>21} {"x skysift":>9}')
     for batch in (1, 64):
         reps = 9 if batch == 1 else 3
-        feed = dict(zip(names, inputs(batch)))
-        ref = runner.run(None, feed)[0].ravel()
-        seconds = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            runner.run(None, feed)
-            seconds.append(time.perf_counter() - t0)
-        seconds.sort()
+        ref, seconds = timed_runs(runner, batch, reps)
         ours = json.loads(subprocess.run([exe, 'bench', 'gwskynet', '--batch', str(batch), '--reps', str(reps)],
                                          check=True, capture_output=True, text=True).stdout)
         diff = float(np.max(np.abs(np.asarray(ours['scores']) - ref)))
