@@ -41,6 +41,14 @@ const EDGE_ACCEL: f64 = 2.9;
 /// caps, so by Cauchy–Schwarz |P'|, |M'| ≤ 2^o √((2/π · √6 / (2 √(5/6)))² + (√6 / 2)²) ≤ 2^o · 1.494.
 const CAP_SPEED: f64 = 1.55;
 
+/// Bound on the polar caps' edge coordinates' second derivative, in units of 2^o per radian²
+/// divided by T (`CAP_SPEED`): on a great circle ϑ'' = sin ϑ cos ϑ φ'² and φ'' = −2 cot ϑ ϑ' φ',
+/// which give |φ'' T| ≤ 3 / (2 cos²(ϑ/2) T) ≤ 1.8 / T, |φ' T'| ≤ 0.75 / T and |T''| ≤ 1.5 / T; and
+/// P'' = (2/π) (φ'' T + 2 φ' T') + t T'', so |P''|, |M''| ≤ (2/π · 3.3 + 1.5) / T ≤ 3.61 / T.
+const CAP_ACCEL: f64 = 3.7;
+/// Bound on |T'| in the caps: T = √6 sin(ϑ/2), |T'| ≤ √6 / 2 ≤ 1.225.
+const T_SPEED: f64 = 1.25;
+
 /// Relative weight under which pixels are skipped in a first pass (see `render_face`).
 const FIRST_PRUNE: f64 = 1e-6;
 /// Largest allowed bound on what skipped samples could add to a pixel, relative to the image's
@@ -620,20 +628,28 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
     let (fa, fb) = ((a * scale).fract(), (b * scale).fract());
     // A margin of 1e-9 cell for rounding in A and B (they are exact to ~1e-12 of a cell).
     let nearest_edge = fa.min(1.0 - fa).min(fb).min(1.0 - fb) - 1e-9;
-    // |z| moves at most as fast as the direction: at most dθ per step.
-    if cap {
-        let by_edges = nearest_edge / (CAP_SPEED * dtheta * scale * nside);
-        let by_zone = (za - 2.0 / 3.0 - 1e-12) / dtheta;
-        let steps = by_edges.min(by_zone);
-        return if steps >= 1.0 { steps as u64 } else { 0 };
-    }
-    let by_edges = nearest_edge / (EDGE_SPEED * dtheta * scale * nside);
+    let by_edges = nearest_edge / (if cap { CAP_SPEED } else { EDGE_SPEED } * dtheta * scale * nside);
     // The rates: φ' = (d × t)_z / ρ² and z' = t_z for the unit direction d and unit tangent t.
     let (dn, tn) = (dot(direction, direction).sqrt(), dot(tangent, tangent).sqrt());
     let (d, t) = (direction.map(|x| x / dn), tangent.map(|x| x / tn));
     let rho2 = d[0] * d[0] + d[1] * d[1];
+    // φ' in quarter turns.
     let phi_rate = (d[0] * t[1] - d[1] * t[0]) / rho2 * std::f64::consts::FRAC_2_PI;
-    let accel = EDGE_ACCEL * scale * nside;
+    // The edge coordinates' rates in cells of order o per radian, the bound on their second
+    // derivative, and how far (in radians) that bound holds.
+    let (rate_a, rate_b, accel, valid_for) = if cap {
+        // T = P + M, in units of the cap's edge; t = P / T; T' = −(3/2) |z|' / T.
+        let big_t = (a + b) / nside;
+        let part = a / (a + b);
+        let t_rate = -1.5 * t[2] * d[2].signum() / big_t;
+        let rate_a = phi_rate * big_t + part * t_rate;
+        let rate_b = -phi_rate * big_t + (1.0 - part) * t_rate;
+        // Over a turn of T / (2 · T_SPEED), T stays above T / 2.
+        (rate_a, rate_b, CAP_ACCEL * 2.0 / big_t, big_t / (2.0 * T_SPEED))
+    } else {
+        (phi_rate - 0.75 * t[2], phi_rate + 0.75 * t[2], EDGE_ACCEL, f64::INFINITY)
+    };
+    let accel = accel * scale * nside;
     let reach = |f: f64, rate: f64| -> f64 {
         let (ahead, behind) = if rate >= 0.0 { (1.0 - f, f) } else { (f, 1.0 - f) };
         let (ahead, behind) = (ahead - 1e-9, behind - 1e-9);
@@ -645,8 +661,9 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
         let t_ahead = 2.0 * ahead / (speed + (speed * speed + 2.0 * accel * ahead).sqrt());
         t_ahead.min((2.0 * behind / accel).sqrt())
     };
-    let by_motion = reach(fa, phi_rate - 0.75 * t[2]).min(reach(fb, phi_rate + 0.75 * t[2])) / dtheta;
-    let by_zone = (2.0 / 3.0 - za - 1e-12) / dtheta;
+    let by_motion = reach(fa, rate_a).min(reach(fb, rate_b)).min(valid_for) / dtheta;
+    // |z| moves at most as fast as the direction: at most dθ per step.
+    let by_zone = (if cap { za - 2.0 / 3.0 } else { 2.0 / 3.0 - za } - 1e-12) / dtheta;
     let steps = by_edges.max(if by_motion.is_finite() { by_motion } else { 0.0 }).min(by_zone);
     if steps >= 1.0 { steps as u64 } else { 0 }
 }
@@ -842,38 +859,102 @@ mod tests {
     }
 
     /// Along great circles stepped as the rays are, every sample `steps_in_cell` vouches for is
-    /// in the cell it was vouched from, at every order a map may have.
-    #[test]
-    fn steps_in_cell_never_leave_the_cell() {
+    /// in the cell it was vouched from, at every order a map may have: circles through random
+    /// directions (caps' edges and poles included), and circles passing a pole closely, where the
+    /// caps' edge coordinates bend most.
+    /// Unit-speed great circles (p, q, first turn): cos t p + sin t q from t = first turn on.
+    fn circles() -> Vec<([f64; 3], [f64; 3], f64)> {
         let dirs = directions();
-        let mut vouched = 0u64;
-        for (k, pair) in dirs.chunks(2).take(20_000).enumerate() {
-            // A unit-speed great circle through pair[0], turning towards pair[1].
+        let mut circles = Vec::new();
+        for pair in dirs.chunks(2).take(20_000) {
+            // Through pair[0], turning towards pair[1].
             let n0 = dot(&pair[0], &pair[0]).sqrt();
             let p = pair[0].map(|x| x / n0);
-            let mut q = pair[1];
-            let along = dot(&q, &p);
-            q = [q[0] - along * p[0], q[1] - along * p[1], q[2] - along * p[2]];
+            let along = dot(&pair[1], &p);
+            let q = [pair[1][0] - along * p[0], pair[1][1] - along * p[1], pair[1][2] - along * p[2]];
             let nq = dot(&q, &q).sqrt();
-            if nq < 1e-6 {
-                continue;
+            if nq >= 1e-6 {
+                circles.push((p, q.map(|x| x / nq), 0.0));
             }
-            let q = q.map(|x| x / nq);
+        }
+        for (k, v) in dirs.iter().skip(40_000).take(10_000).enumerate() {
+            // Nearest a pole at p, at an angle b from it (0 to 0.3 rad), heading east, from up to
+            // 0.2 rad before.
+            let (phi, u) = (v[1].atan2(v[0]), (v[2] / dot(v, v).sqrt() + 1.0) / 2.0);
+            let b = 0.3 * u * u;
+            let pole = if k % 2 == 0 { 1.0 } else { -1.0 };
+            let p = [b.sin() * phi.cos(), b.sin() * phi.sin(), pole * b.cos()];
+            circles.push((p, [-phi.sin(), phi.cos(), 0.0], -0.2 * ((k * 7919) % 1000) as f64 / 1000.0));
+        }
+        circles
+    }
+
+    /// The bounds `steps_in_cell` rests on, measured: the edge coordinates' first and second
+    /// derivatives (central differences) along the test circles, in both zones.
+    #[test]
+    fn edge_coordinates_move_within_their_bounds() {
+        let nside = (1u64 << MACHINE_ORDER) as f64;
+        let (mut speed, mut accel, mut cap_speed, mut cap_accel, mut t_speed) = (0f64, 0f64, 0f64, 0f64, 0f64);
+        let h = 1e-3;
+        for &(p, q, first) in &circles() {
+            let at = |t: f64| [t.cos() * p[0] + t.sin() * q[0], t.cos() * p[1] + t.sin() * q[1], t.cos() * p[2] + t.sin() * q[2]];
+            for k in 0..20 {
+                let t = first + 0.02 * k as f64;
+                let [(h0, e0), (h1, e1), (h2, e2)] = [t - h, t, t + h].map(|t| machine_cell(&at(t)));
+                // The same base pixel and zone at all three points: the coordinates are smooth there.
+                let face = |h: u64| h >> (2 * MACHINE_ORDER);
+                if face(h0) != face(h1) || face(h2) != face(h1) || e0.cap != e1.cap || e2.cap != e1.cap {
+                    continue;
+                }
+                let big_t = (e1.a + e1.b) / nside;
+                if e1.cap && big_t < 0.02 {
+                    continue; // too near the pole for differences this coarse
+                }
+                for (x0, x1, x2) in [(e0.a, e1.a, e2.a), (e0.b, e1.b, e2.b)] {
+                    if (x2 - x0).abs() > nside {
+                        continue; // φ passed 0 = 2π: A and B jump by 4 NSIDE
+                    }
+                    let rate = ((x2 - x0) / (2.0 * h) / nside).abs();
+                    let second = ((x2 - 2.0 * x1 + x0) / (h * h) / nside).abs();
+                    if e1.cap {
+                        cap_speed = cap_speed.max(rate);
+                        cap_accel = cap_accel.max(second * big_t);
+                    } else {
+                        speed = speed.max(rate);
+                        accel = accel.max(second);
+                    }
+                }
+                if e1.cap {
+                    t_speed = t_speed.max(((e2.a + e2.b) - (e0.a + e0.b)).abs() / (2.0 * h) / nside);
+                }
+            }
+        }
+        eprintln!("largest seen: speed {speed:.3}, accel {accel:.3}; in the caps speed {cap_speed:.3}, accel × T {cap_accel:.3}, |T'| {t_speed:.3}");
+        assert!(speed <= EDGE_SPEED && accel <= EDGE_ACCEL, "equatorial zone: {speed}, {accel}");
+        assert!(cap_speed <= CAP_SPEED && cap_accel <= CAP_ACCEL && t_speed <= T_SPEED, "caps: {cap_speed}, {cap_accel}, {t_speed}");
+        // The circles reach the worst cases closely enough to catch a bound much too small.
+        assert!(speed > 0.9 && cap_speed > 1.0 && cap_accel > 1.0 && t_speed > 1.0, "{speed} {cap_speed} {cap_accel} {t_speed}");
+    }
+
+    #[test]
+    fn steps_in_cell_never_leave_the_cell() {
+        let circles = circles();
+        let mut vouched = 0u64;
+        for (k, &(p, q, first)) in circles.iter().enumerate() {
             let order = (k % 12) as u8;
             let dtheta = 0.5 * PI / (1u64 << (order + (k % 3) as u8)) as f64 / 4.0;
             let shift = 2 * (MACHINE_ORDER - order) as u32;
+            let angle = |step: u64| first + step as f64 * dtheta;
             let at = |t: f64| [t.cos() * p[0] + t.sin() * q[0], t.cos() * p[1] + t.sin() * q[1], t.cos() * p[2] + t.sin() * q[2]];
             let heading = |t: f64| [-t.sin() * p[0] + t.cos() * q[0], -t.sin() * p[1] + t.cos() * q[1], -t.sin() * p[2] + t.cos() * q[2]];
-            let mut step = 0u64;
-            while step < 400 {
-                let (h, edges) = machine_cell(&at(step as f64 * dtheta));
-                let same = steps_in_cell(edges, order, dtheta, &at(step as f64 * dtheta), &heading(step as f64 * dtheta));
+            for step in 0..400 {
+                let (h, edges) = machine_cell(&at(angle(step)));
+                let same = steps_in_cell(edges, order, dtheta, &at(angle(step)), &heading(angle(step)));
                 for j in 1..=same {
-                    let (h2, _) = machine_cell(&at((step + j) as f64 * dtheta));
-                    assert_eq!(h2 >> shift, h >> shift, "order {order}: step {step} vouched for {same}, left at {j}");
+                    let (h2, _) = machine_cell(&at(angle(step + j)));
+                    assert_eq!(h2 >> shift, h >> shift, "order {order}: step {step} vouched for {same}, left at {j} ({edges:?})");
                 }
                 vouched += same;
-                step += 1;
             }
         }
         assert!(vouched > 100_000, "only {vouched} samples vouched for: the test tests nothing");
