@@ -29,10 +29,11 @@ pub const FACES: [(usize, usize); 3] = [(1, 0), (0, 2), (1, 2)];
 /// (`steps_in_cell`; checked on every sample in the tests.)
 const EDGE_SPEED: f64 = 1.05;
 /// Bound on the edge coordinates' second derivative in the equatorial zone, in units of 2^o per
-/// radian²: on a unit-speed great circle p'' = −p, so |z''| = |z| ≤ 2/3, and φ'' = −2 φ' ρ' / ρ
-/// with |φ'| ≤ 1/ρ, |ρ'| ≤ 1, so |φ''| ≤ 2 / ρ² ≤ 18/5; |A''|, |B''| ≤ 2^o (2/π · 18/5 + ¾ · 2/3)
-/// ≤ 2^o · 2.80.
-const EDGE_ACCEL: f64 = 2.9;
+/// radian². On a unit-speed great circle, with ϑ the angle from the pole, α = ϑ' and
+/// β = sin ϑ · φ' (α² + β² = 1): z'' = −z, and φ'' = −2 cot ϑ ϑ' φ' = −2 z αβ / (1 − z²). So
+/// A'' = 2^o z (¾ − (4/π) αβ / (1 − z²)) (B'' alike), and |A''|, |B''| ≤ 2^o |z| (¾ + (2/π) / (1 − z²)),
+/// largest at |z| = 2/3: 2^o · 1.264.
+const EDGE_ACCEL: f64 = 1.3;
 
 /// As `EDGE_SPEED`, in the polar caps (|z| > 2/3), for the cap's edge coordinates P = t T and
 /// M = (1 − t) T (t ∈ [0, 1): φ within its quarter, in quarters; T = √(3 (1 − |z|)) =
@@ -42,10 +43,11 @@ const EDGE_ACCEL: f64 = 2.9;
 const CAP_SPEED: f64 = 1.55;
 
 /// Bound on the polar caps' edge coordinates' second derivative, in units of 2^o per radian²
-/// divided by T (`CAP_SPEED`): on a great circle ϑ'' = sin ϑ cos ϑ φ'² and φ'' = −2 cot ϑ ϑ' φ',
-/// which give |φ'' T| ≤ 3 / (2 cos²(ϑ/2) T) ≤ 1.8 / T, |φ' T'| ≤ 0.75 / T and |T''| ≤ 1.5 / T; and
-/// P'' = (2/π) (φ'' T + 2 φ' T') + t T'', so |P''|, |M''| ≤ (2/π · 3.3 + 1.5) / T ≤ 3.61 / T.
-const CAP_ACCEL: f64 = 3.7;
+/// divided by T (`CAP_SPEED`). On a great circle ϑ'' = sin ϑ cos ϑ φ'² and φ'' = −2 cot ϑ ϑ' φ';
+/// with T = √6 sin(ϑ/2) and P'' = (2/π) (φ'' T + 2 φ' T') + t T'' the terms in 1/T² cancel:
+/// T P'' = (6/π) αβ tan²(ϑ/2) + (3/2) t (β² cos ϑ − α² sin²(ϑ/2)), and tan²(ϑ/2) ≤ 1/5 in the
+/// caps, so |P''|, |M''| ≤ ((3/π) / 5 + 3/2) / T ≤ 1.691 / T.
+const CAP_ACCEL: f64 = 1.75;
 /// Bound on |T'| in the caps: T = √6 sin(ϑ/2), |T'| ≤ √6 / 2 ≤ 1.225.
 const T_SPEED: f64 = 1.25;
 
@@ -657,9 +659,13 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
             return 0.0;
         }
         let speed = rate.abs() * scale * nside;
-        // The root of ½ accel t² + speed t = ahead, written to stay exact for small accel.
+        // Moving ahead at `speed`, the coordinate is within speed t ± ½ accel t² of where it
+        // is: it reaches the edge ahead no sooner than the root of ½ accel t² + speed t = ahead
+        // (written to stay exact for small accel), and turns back to the edge behind no sooner
+        // than the root of ½ accel t² − speed t = behind.
         let t_ahead = 2.0 * ahead / (speed + (speed * speed + 2.0 * accel * ahead).sqrt());
-        t_ahead.min((2.0 * behind / accel).sqrt())
+        let t_behind = (speed + (speed * speed + 2.0 * accel * behind).sqrt()) / accel;
+        t_ahead.min(t_behind)
     };
     let by_motion = reach(fa, rate_a).min(reach(fb, rate_b)).min(valid_for) / dtheta;
     // |z| moves at most as fast as the direction: at most dθ per step.
