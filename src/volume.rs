@@ -646,8 +646,8 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
         let t_rate = -1.5 * t[2] * d[2].signum() / big_t;
         let rate_a = phi_rate * big_t + part * t_rate;
         let rate_b = -phi_rate * big_t + (1.0 - part) * t_rate;
-        // Over a turn of T / (2 · T_SPEED), T stays above T / 2.
-        (rate_a, rate_b, CAP_ACCEL * 2.0 / big_t, big_t / (2.0 * T_SPEED))
+        // Over a turn of 0.2 T / T_SPEED, T stays above 0.8 T.
+        (rate_a, rate_b, CAP_ACCEL / (0.8 * big_t), 0.2 * big_t / T_SPEED)
     } else {
         (phi_rate - 0.75 * t[2], phi_rate + 0.75 * t[2], EDGE_ACCEL, f64::INFINITY)
     };

@@ -358,6 +358,19 @@ impl SkyMapFile {
         Ok(SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] })
     }
 
+    /// The map in skysift's compact form (a few hundred kB where a flat map's FITS is hundreds of
+    /// MB): the page's helper workers read this instead of the file.
+    pub fn compact(&self) -> Vec<u8> {
+        self.map.to_bytes()
+    }
+
+    /// Reads `compact`'s form back.
+    #[wasm_bindgen(js_name = fromCompact)]
+    pub fn from_compact(bytes: &[u8]) -> JsResult<SkyMapFile> {
+        let map = SkyMap::from_bytes(bytes).map_err(js_error)?;
+        Ok(SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] })
+    }
+
     /// Header facts and size: `{creator, object, date_obs, instruments, distmean, diststd,
     /// log_bci, log_bsn, ordering, nside, pixels, unusable}`; `unusable` is null when GWSkyNet
     /// can score the map, else the reason it cannot.

@@ -195,7 +195,6 @@ export class Skysift {
       const t0 = now();
       const steps = ['read', 'sky image', 'volume image 1', 'volume image 2', 'volume image 3', 'GWSkyNet'];
       const helpersWanted = Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
-      const bytesForHelpers = helpersWanted > 0 ? copy.slice(0) : null;
       const step = async (k, work) => {
         onProgress({ step: steps[k], done: k, total: steps.length });
         const result = await work();
@@ -208,6 +207,9 @@ export class Skysift {
       file = read.file;
       seconds.read = now() - t;
       if (read.meta.unusable) throw new SkysiftError(read.meta.unusable);
+      // Helpers get the map in its compact multi-order form, not the file: a flat map's FITS
+      // takes as long to read again as a volume image takes to render.
+      const compact = helpersWanted > 0 ? await this.#call('compactSkyMap', { file }) : null;
       t = now();
       const skyImage = await step(1, () => this.#call('prepareSky', { file }));
       seconds.sky = now() - t;
@@ -229,7 +231,7 @@ export class Skysift {
         try {
           for (let t = next++; t < tiles.length; t = next++) {
             const { face, start, end } = tiles[t];
-            if (who !== this && helperFile === null) helperFile = await who.#openForVolumes(bytesForHelpers);
+            if (who !== this && helperFile === null) helperFile = await who.#openForVolumes(compact);
             const t1 = now();
             const rows = await who.#call('renderVolumeRows', { file: who === this ? file : helperFile, face, start, end });
             signal?.throwIfAborted();
@@ -282,9 +284,10 @@ export class Skysift {
     return this.#helpers.slice(0, Math.max(0, n));
   }
 
-  // In a helper: reads the map, ready to render volume rows; the caller releases the file.
-  async #openForVolumes(bytes) {
-    const { file } = await this.#call('readSkyMap', { bytes });
+  // In a helper: reads the map (compact form), ready to render volume rows; the caller
+  // releases the file.
+  async #openForVolumes(compact) {
+    const { file } = await this.#call('readCompactSkyMap', { bytes: compact });
     try {
       await this.#call('prepareSky', { file });
     } catch (e) {

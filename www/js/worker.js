@@ -113,6 +113,16 @@ const methods = {
     files.set(id, map);
     return { file: id, meta: map.meta() };
   },
+  // The map in a compact form for helper workers, and read back from it there.
+  compactSkyMap({ file }) {
+    return requireFile(file).compact();
+  },
+  readCompactSkyMap({ bytes }) {
+    const map = SkyMapFile.fromCompact(new Uint8Array(bytes));
+    const id = nextFile++;
+    files.set(id, map);
+    return { file: id };
+  },
   prepareSky({ file }) {
     return requireFile(file).prepareSky();
   },
