@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the release wasm and its JS bindings into pkg/.
+# Builds the release wasm and its JS bindings into pkg/, and the page's vendored plotting
+# libraries into www/vendor/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh build
+node scripts/vendor.mjs
 cargo build --lib --profile wasm-release --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/skysift.wasm"
 ls -l pkg/skysift_bg.wasm | awk '{printf "build: pkg/skysift_bg.wasm %.1f MB raw", $5/1e6}'

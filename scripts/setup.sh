@@ -21,15 +21,20 @@ if [[ $want == *build* ]]; then
   fi
 fi
 
+# npm packages (pinned in package-lock.json): the plotting libraries bundled into the page and
+# esbuild to bundle them (build), Playwright and axe-core (browser tests).
+if [[ $want == *build* || $want == *browser* ]]; then
+  if [ ! -d node_modules/esbuild ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: installing npm packages" >&2
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+
 if [[ $want == *browser* ]]; then
   if [ ! -x /usr/bin/chromium ]; then
     echo "setup: installing Debian's chromium" >&2
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
-  fi
-  if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "setup: installing npm packages" >&2
-    npm ci --no-audit --no-fund --loglevel=error
   fi
 fi
 

@@ -5,6 +5,7 @@ const CACHE = 'skysift-v1';
 const ASSETS = [
   './', 'index.html', 'style.css', 'embed.html', 'embed.css',
   'js/app.js', 'js/plots.js', 'js/bars.js', 'js/skysift.js', 'js/worker.js', 'js/element.js', 'js/embed.js',
+  'vendor/d3.js', 'vendor/LICENSES.txt',
   '../pkg/skysift.js', '../pkg/skysift_bg.wasm',
   'examples/rr-lyrae.csv', 'examples/rr-lyrae-two-bands.csv', 'examples/cepheid.csv', 'examples/eclipsing-binary.csv',
   'examples/mira.csv', 'examples/simulated-bbh.fits.gz', '../models/dmdt_cnn.md',

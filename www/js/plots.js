@@ -1,18 +1,22 @@
-// Canvas drawings: the light curve (magnitude axis inverted, error bars, pairs highlighted)
-// and the dm–dt image (one cell per bin, viridis colours, colour bar).
+// Canvas drawings: the light curve (magnitude axis inverted, error bars, pairs highlighted),
+// the dm–dt image (one cell per bin, viridis colours, colour bar), images and the sky in
+// Mollweide projection. Ticks, the viridis colour map and the projection come from d3
+// (npm, bundled into www/vendor/ by scripts/vendor.mjs).
+import { geoGraticule, geoMollweide, geoPath, interpolateViridis, ticks } from '../vendor/d3.js';
 
-// Viridis (colour-blind safe), 9 anchors, linearly interpolated.
-const VIRIDIS = [
-  [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
-  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
-];
+// Viridis (colour-blind safe), d3's, looked up in 256 steps (images colour every pixel).
+const VIRIDIS = Array.from({ length: 256 }, (_, k) => {
+  const hex = interpolateViridis(k / 255);
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+});
+
+function viridisRgb(x) {
+  return VIRIDIS[Math.round(Math.min(1, Math.max(0, x || 0)) * 255)];
+}
 
 export function viridis(x) {
-  const t = Math.min(1, Math.max(0, x)) * (VIRIDIS.length - 1);
-  const i = Math.min(VIRIDIS.length - 2, Math.floor(t));
-  const f = t - i;
-  const c = VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
+  const [r, g, b] = viridisRgb(x);
+  return `rgb(${r},${g},${b})`;
 }
 
 // Diverging colours for attributions: orange (towards noise / against the class) through
@@ -31,14 +35,9 @@ export function divergingRgb(x) {
 
 const BAND_COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00']; // Okabe–Ito
 
+/** Round-numbered ticks in [lo, hi], about `count` of them (d3's). */
 function niceTicks(lo, hi, count = 5) {
-  const span = hi - lo || 1;
-  const step0 = span / count;
-  const mag = 10 ** Math.floor(Math.log10(step0));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= count) ?? 10 * mag;
-  const ticks = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) ticks.push(+v.toPrecision(12));
-  return ticks;
+  return hi > lo ? ticks(lo, hi, count) : [lo];
 }
 
 /** Text rotated a quarter turn, centred on (x, y): axis labels. */
@@ -220,13 +219,6 @@ export function dmdtPixelAt(canvas, record, event) {
   return iDt >= 0 && iDt < nDt && iDm >= 0 && iDm < nDm ? { iDt, iDm } : null;
 }
 
-function viridisRgb(x) {
-  const t = Math.min(1, Math.max(0, x)) * (VIRIDIS.length - 1);
-  const i = Math.min(VIRIDIS.length - 2, Math.floor(t));
-  const f = t - i;
-  return VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * f));
-}
-
 /**
  * The outline of an attribution image's strongest pixels (`isStrong`, as on the dm–dt image).
  * `values` has `rows` × `cols` pixels, row 0 first; `wrap` joins the first and last columns
@@ -355,30 +347,21 @@ export function drawImage(canvas, data, width, height, axes, { diverging = false
   ctx.fillText(diverging ? `−${fmt(peak)}` : '0', bx + bw + 3, m.top + h);
 }
 
-/** Forward Mollweide: (right ascension, declination) in degrees → cell (x, y) of a width × height
- * view centred on RA 180° with RA growing to the left (as skymap.rs draws it). */
-function mollweideXY(ra, dec, width, height) {
-  const lat = (dec * Math.PI) / 180;
-  let lon = Math.PI - (ra * Math.PI) / 180;
-  let theta = lat;
-  for (let k = 0; k < 30 && Math.abs(Math.abs(lat) - Math.PI / 2) > 1e-9; k++) {
-    const f = 2 * theta + Math.sin(2 * theta) - Math.PI * Math.sin(lat);
-    theta -= f / (2 + 2 * Math.cos(2 * theta));
-  }
-  if (Math.abs(Math.abs(lat) - Math.PI / 2) <= 1e-9) theta = lat;
-  const x = ((2 * Math.SQRT2) / Math.PI) * lon * Math.cos(theta);
-  const y = Math.SQRT2 * Math.sin(theta);
-  return [((x / (2 * Math.SQRT2) + 1) / 2) * width, ((1 - y / Math.SQRT2) / 2) * height];
-}
-
 /**
  * The sky map in Mollweide projection (`view` from skysift: density and credible level per
  * cell), viridis, with the 50% (orange) and 90% (white) credible contours and a graticule.
  */
 export function drawMollweide(canvas, view, width, height, skyAttribution = null) {
   const ctx = prepare(canvas);
-  const m = { left: 10, right: 10, top: 10, bottom: 30 };
-  const w = canvas.width - m.left - m.right, h = canvas.height - m.top - m.bottom;
+  // The whole sky is an ellipse twice as wide as high: the largest such box that fits, centred,
+  // with room for the caption below.
+  const room = { w: canvas.width - 20, h: canvas.height - 40 };
+  const w = Math.min(room.w, 2 * room.h), h = w / 2;
+  const m = { left: (canvas.width - w) / 2, top: 10 + (room.h - h) / 2 };
+  // Right ascension 180° in the middle, growing to the left (as skymap.rs draws the view).
+  const projection = geoMollweide().rotate([-180, 0]).reflectX(true).scale(w / (4 * Math.SQRT2)).translate([m.left + w / 2, m.top + h / 2]);
+  const at = (ra, dec) => projection([ra, dec]);
+  const path = geoPath(projection, ctx);
   const { density, level } = view;
   let peak = 0;
   for (const v of density) if (v > peak) peak = v;
@@ -402,19 +385,11 @@ export function drawMollweide(canvas, view, width, height, skyAttribution = null
   off.getContext('2d').putImageData(pixels, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(off, m.left, m.top, w, h);
-  // Graticule: declination every 30°, right ascension every 3 h.
+  // Graticule: declination every 30°, right ascension every 3 h, pole to pole.
   ctx.strokeStyle = 'rgba(255, 255, 255, 0.35)';
-  const at = (ra, dec) => { const [x, y] = mollweideXY(ra, dec, width, height); return [m.left + (x / width) * w, m.top + (y / height) * h]; };
-  for (const dec of [-60, -30, 0, 30, 60]) {
-    ctx.beginPath();
-    for (let ra = 0.001; ra <= 359.999; ra += 2) { const [x, y] = at(ra, dec); ra < 1 ? ctx.moveTo(x, y) : ctx.lineTo(x, y); }
-    ctx.stroke();
-  }
-  for (let ra = 0; ra < 360; ra += 45) {
-    ctx.beginPath();
-    for (let dec = -90; dec <= 90; dec += 2) { const [x, y] = at(ra === 0 ? 0.001 : ra, dec); dec === -90 ? ctx.moveTo(x, y) : ctx.lineTo(x, y); }
-    ctx.stroke();
-  }
+  ctx.beginPath();
+  path(geoGraticule().extentMinor([[-180, -90], [180, 90]]).step([45, 30])());
+  ctx.stroke();
   // Sky-image attributions (180 × 360, row 0 from declination −90°, column 0 from right
   // ascension 360°): pixel corner (r, c) is at declination r − 90°, right ascension 360° − c.
   const outline = skyAttribution ? attributionEdges(skyAttribution, 180, 360, true) : null;
@@ -425,7 +400,7 @@ export function drawMollweide(canvas, view, width, height, skyAttribution = null
   canvas.dataset.outlined = String(outline ? outline.count : 0);
   ctx.strokeStyle = '#1b1f24';
   ctx.beginPath();
-  ctx.ellipse(m.left + w / 2, m.top + h / 2, w / 2, h / 2, 0, 0, 2 * Math.PI);
+  path({ type: 'Sphere' });
   ctx.stroke();
   ctx.fillStyle = 'rgba(255, 255, 255, 0.8)';
   ctx.textAlign = 'center';
