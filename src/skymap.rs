@@ -160,12 +160,61 @@ fn decompress(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     Ok(out.into())
 }
 
-/// One decoded table column.
-struct Column {
+/// One table column.
+struct Column<'a> {
     name: String,
-    values: Vec<f64>,
+    values: Values<'a>,
     /// Integer columns keep exact values (NUNIQ needs all 64 bits).
     ints: Option<Vec<u64>>,
+}
+
+/// A column's values. Floating-point columns of one value a row (E or D: a flat map's, tens of
+/// millions of values of which its multi-order form keeps a few thousand) stay in the table's
+/// bytes and are decoded where read: decoding them all took as long as inflating the file.
+enum Values<'a> {
+    Decoded(Vec<f64>),
+    InTable { table: &'a [u8], rows: usize, row_bytes: usize, offset: usize, double: bool, tscal: f64, tzero: f64 },
+}
+
+impl Values<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Values::Decoded(v) => v.len(),
+            Values::InTable { rows, .. } => *rows,
+        }
+    }
+
+    /// Value `k`: TSCAL × stored + TZERO, as `decode_columns` computes it.
+    #[inline]
+    fn at(&self, k: usize) -> f64 {
+        match *self {
+            Values::Decoded(ref v) => v[k],
+            Values::InTable { table, row_bytes, offset, double, tscal, tzero, .. } => {
+                let at = k * row_bytes + offset;
+                let stored = if double {
+                    f64::from_be_bytes(table[at..at + 8].try_into().expect("8 bytes"))
+                } else {
+                    f32::from_be_bytes(table[at..at + 4].try_into().expect("4 bytes")) as f64
+                };
+                stored * tscal + tzero
+            }
+        }
+    }
+
+    /// For values still in the table: the table, its row length, and where in a row they lie.
+    fn place(&self) -> Option<(&[u8], usize, std::ops::Range<usize>)> {
+        match *self {
+            Values::Decoded(_) => None,
+            Values::InTable { table, row_bytes, offset, double, .. } => Some((table, row_bytes, offset..offset + if double { 8 } else { 4 })),
+        }
+    }
+
+    fn into_vec(self) -> Vec<f64> {
+        match self {
+            Values::Decoded(v) => v,
+            table => (0..table.len()).map(|k| table.at(k)).collect(),
+        }
+    }
 }
 
 /// Where one field lies in a table row, and how its stored values are scaled.
@@ -221,7 +270,7 @@ fn fields(header: &std::collections::HashMap<String, String>, count: u64, row_by
 }
 
 /// Decodes the numeric columns of a binary table from its data bytes (big-endian, FITS).
-fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String>) -> Result<Vec<Column>> {
+fn decode_columns<'a>(data: &'a [u8], header: &std::collections::HashMap<String, String>) -> Result<Vec<Column<'a>>> {
     let num = |key: &str| -> Result<u64> {
         header
             .get(key)
@@ -250,6 +299,11 @@ fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String
         // bits, more than an f64 holds).
         let unsigned64 = f.letter == b'K' && f.tscal == 1.0 && f.tzero == 9_223_372_036_854_775_808.0;
         let unscaled = f.tscal == 1.0 && f.tzero == 0.0;
+        if !integer && f.repeat == 1 {
+            let values = Values::InTable { table: data, rows, row_bytes, offset: f.offset, double: f.letter == b'D', tscal: f.tscal, tzero: f.tzero };
+            columns.push(Column { name: f.name, values, ints: None });
+            continue;
+        }
         let n = rows * f.repeat;
         let mut values = Vec::with_capacity(n);
         let mut ints = integer.then(|| Vec::with_capacity(n));
@@ -275,7 +329,7 @@ fn decode_columns(data: &[u8], header: &std::collections::HashMap<String, String
                 values.push(value);
             }
         }
-        columns.push(Column { name: f.name, values, ints });
+        columns.push(Column { name: f.name, values: Values::Decoded(values), ints });
     }
     Ok(columns)
 }
@@ -416,8 +470,8 @@ fn card_value(field: &str) -> std::result::Result<String, String> {
 }
 
 /// Probabilities must be numbers: a NaN would make every input of GWSkyNet NaN.
-fn check_finite(name: &str, values: &[f64]) -> Result<()> {
-    let bad: Vec<usize> = values.iter().enumerate().filter(|(_, v)| !v.is_finite()).map(|(i, _)| i).collect();
+fn check_finite(name: &str, values: &Values) -> Result<()> {
+    let bad: Vec<usize> = (0..values.len()).filter(|&k| !values.at(k).is_finite()).collect();
     match bad.first() {
         None => Ok(()),
         Some(&first) => Err(Error::Format(format!(
@@ -426,12 +480,12 @@ fn check_finite(name: &str, values: &[f64]) -> Result<()> {
             if bad.len() == 1 { "" } else { "s" },
             if bad.len() == 1 { "is" } else { "are" },
             first + 1,
-            values[first]
+            values.at(first)
         ))),
     }
 }
 
-fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, String>) -> Result<SkyMap> {
+fn build<'a>(mut columns: Vec<Column<'a>>, header: &std::collections::HashMap<String, String>) -> Result<SkyMap> {
     if let Some(system) = header.get("COORDSYS") {
         if !system.eq_ignore_ascii_case("C") {
             return Err(Error::Format(format!("COORDSYS = '{system}': only sky maps in equatorial coordinates (C) are read")));
@@ -454,17 +508,19 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
         nside: header.get("NSIDE").and_then(|v| v.parse().ok()),
     };
     let mut take = |name: &str| columns.iter().position(|c| c.name == name).map(|i| columns.swap_remove(i));
-    let dist = |mu: Option<Column>, sigma: Option<Column>, norm: Option<Column>| match (mu, sigma, norm) {
-        (Some(mu), Some(sigma), Some(norm)) => Some(DistanceLayers { mu: mu.values, sigma: sigma.values, norm: norm.values }),
-        _ => None,
+    let dist = |mu: Option<Column<'a>>, sigma: Option<Column<'a>>, norm: Option<Column<'a>>| -> Option<[Values<'a>; 3]> {
+        match (mu, sigma, norm) {
+            (Some(mu), Some(sigma), Some(norm)) => Some([mu.values, sigma.values, norm.values]),
+            _ => None,
+        }
     };
     if let Some(uniq) = take("UNIQ") {
         let density = take("PROBDENSITY").ok_or_else(|| Error::Format("the multi-order sky map has no PROBDENSITY column".into()))?;
         check_finite("PROBDENSITY", &density.values)?;
-        let distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
+        let distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM")).map(|[mu, sigma, norm]| DistanceLayers { mu: mu.into_vec(), sigma: sigma.into_vec(), norm: norm.into_vec() });
         meta.ordering = "NUNIQ".into();
         let uniq = uniq.ints.ok_or_else(|| Error::Format("the UNIQ column must hold integers".into()))?;
-        return finish(meta, uniq, density.values, distance);
+        return finish(meta, uniq, density.values.into_vec(), distance);
     }
     let prob = take("PROB").or_else(|| take("PROBABILITY")).ok_or_else(|| {
         Error::Format("the FITS table has neither UNIQ/PROBDENSITY nor PROB columns: it is not a HEALPix sky map".into())
@@ -485,21 +541,17 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
     }
     meta.nside = Some(nside);
     let order = nside.trailing_zeros() as u8;
-    let mut distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
-    // As ligo.skymap: PROB × (NPIX / 4π).
-    let per_steradian = npix as f64 / (4.0 * std::f64::consts::PI);
-    let mut density: Vec<f64> = prob.values.iter().map(|p| p * per_steradian).collect();
+    let distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
+    // The layers in nested order, density first: as ligo.skymap, PROB × (NPIX / 4π).
+    let mut layers = vec![prob.values];
+    layers.extend(distance.into_iter().flatten());
     match meta.ordering.as_str() {
         "NESTED" | "NEST" => {}
         "RING" => {
             // Reorder to nested: pixel k of the result is ring pixel to_ring(k).
             let layer = cdshealpix::nested::get(order);
             let ring_of: Vec<usize> = (0..npix).map(|k| layer.to_ring(k) as usize).collect();
-            let reorder = |v: &[f64]| ring_of.iter().map(|&r| v[r]).collect::<Vec<f64>>();
-            density = reorder(&density);
-            if let Some(d) = &mut distance {
-                *d = DistanceLayers { mu: reorder(&d.mu), sigma: reorder(&d.sigma), norm: reorder(&d.norm) };
-            }
+            layers = layers.into_iter().map(|v| Values::Decoded(ring_of.iter().map(|&r| v.at(r)).collect())).collect();
         }
         other => {
             return Err(Error::Format(format!(
@@ -507,17 +559,42 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
             )))
         }
     }
-    let (uniq, first) = {
-        let mut layers: Vec<&[f64]> = vec![&density];
-        if let Some(d) = &distance {
-            layers.extend([&d.mu[..], &d.sigma[..], &d.norm[..]]);
-        }
-        derasterize(order, &layers)
+    let per_steradian = npix as f64 / (4.0 * std::f64::consts::PI);
+    let value = |layer: usize, k: usize| if layer == 0 { layers[0].at(k) * per_steradian } else { layers[layer].at(k) };
+    // Equal stored bytes are equal values: where every layer is still in the table, rows whose
+    // layers' bytes are equal need no decoding (most comparisons, and a 32-byte compare each).
+    let places: Option<Vec<_>> = layers.iter().map(Values::place).collect();
+    let in_one_table = places.filter(|p| p.iter().all(|(t, r, _)| std::ptr::eq(*t, p[0].0) && *r == p[0].1)).map(|p| {
+        let mut spans: Vec<std::ops::Range<usize>> = p.iter().map(|(_, _, span)| span.clone()).collect();
+        spans.sort_by_key(|s| s.start);
+        spans.dedup_by(|next, merged| {
+            let joins = next.start <= merged.end;
+            if joins {
+                merged.end = merged.end.max(next.end);
+            }
+            joins
+        });
+        (p[0].0, p[0].1, spans)
+    });
+    let identical = |a: usize, b: usize| {
+        in_one_table.as_ref().is_some_and(|(table, row_bytes, spans)| {
+            let (ra, rb) = (&table[a * row_bytes..][..*row_bytes], &table[b * row_bytes..][..*row_bytes]);
+            spans.iter().all(|s| same_bytes(&ra[s.clone()], &rb[s.clone()]))
+        })
     };
-    let pick = |v: &[f64]| first.iter().map(|&k| v[k]).collect::<Vec<f64>>();
-    let density = pick(&density);
-    let distance = distance.map(|d| DistanceLayers { mu: pick(&d.mu), sigma: pick(&d.sigma), norm: pick(&d.norm) });
-    finish(meta, uniq, density, distance)
+    let (uniq, first) = derasterize(order, layers.len(), value, identical);
+    let pick = |layer: usize| first.iter().map(|&k| value(layer, k)).collect::<Vec<f64>>();
+    let distance = (layers.len() == 4).then(|| DistanceLayers { mu: pick(1), sigma: pick(2), norm: pick(3) });
+    finish(meta, uniq, pick(0), distance)
+}
+
+/// Whether two byte strings of equal length are equal: eight bytes at a time, inlined (this runs
+/// tens of millions of times on short rows, where a call to memcmp costs more than the compare).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tails = wa.remainder() == wb.remainder();
+    tails && wa.zip(wb).all(|(x, y)| u64::from_ne_bytes(x.try_into().expect("8 bytes")) == u64::from_ne_bytes(y.try_into().expect("8 bytes")))
 }
 
 /// A flat nested map as multi-order pixels, the way ligo.skymap reads flat maps with `moc=True`
@@ -525,36 +602,52 @@ fn build(mut columns: Vec<Column>, header: &std::collections::HashMap<String, St
 /// the largest such blocks first. This matters beyond memory: ligo.skymap's volume rendering
 /// takes its step from the finest order left, and its principal axes from the pixel centres,
 /// so GWSkyNet's inputs depend on it. As there, rows holding a NaN in any layer count as
-/// equal to each other. Returns the NUNIQ indices and, for each, its first flat pixel.
-fn derasterize(order: u8, layers: &[&[f64]]) -> (Vec<u64>, Vec<usize>) {
-    let npix = layers[0].len();
-    let has_nan = |k: usize| layers.iter().any(|l| l[k].is_nan());
+/// equal to each other. `value(layer, k)` is layer `layer` at flat pixel `k` (of 12 · 4^order);
+/// `identical(a, b)` may vouch for rows a and b being equal without reading their values.
+/// Returns the NUNIQ indices and, for each, its first flat pixel.
+fn derasterize(order: u8, layer_count: usize, value: impl Fn(usize, usize) -> f64, identical: impl Fn(usize, usize) -> bool) -> (Vec<u64>, Vec<usize>) {
+    let npix = 12usize << (2 * order as u32);
+    let has_nan = |k: usize| (0..layer_count).any(|l| value(l, k).is_nan());
     let same = |a: usize, b: usize| {
+        if identical(a, b) {
+            return true;
+        }
         let (na, nb) = (has_nan(a), has_nan(b));
         if na || nb {
             return na && nb;
         }
-        layers.iter().all(|l| l[a] == l[b])
+        (0..layer_count).all(|l| value(l, a) == value(l, b))
     };
-    // uniform[d][p]: pixel p at depth `order − d` covers flat pixels that are all equal.
-    let mut uniform: Vec<Vec<bool>> = vec![vec![true; npix]];
-    for d in 1..=order as usize {
+    // uniform[d][p]: pixel p at depth `order − d` covers flat pixels that are all equal (every
+    // single flat pixel does: uniform[0] is all true).
+    let order = order as usize;
+    let mut uniform: Vec<Vec<bool>> = (0..=order).map(|d| vec![d == 0; if d == 0 { 0 } else { npix >> (2 * d) }]).collect();
+    let mut fill = |d: usize, pixels: std::ops::Range<usize>| {
         let block = 1usize << (2 * d);
-        let below = &uniform[d - 1];
-        let level: Vec<bool> = (0..npix / block)
-            .map(|p| {
-                let child = |c: usize| 4 * p + c;
-                (0..4).all(|c| below[child(c)]) && (1..4).all(|c| same(p * block, child(c) * (block / 4)))
-            })
-            .collect();
-        uniform.push(level);
+        for p in pixels {
+            let child = |c: usize| 4 * p + c;
+            uniform[d][p] = (d == 1 || (0..4).all(|c| uniform[d - 1][child(c)])) && (1..4).all(|c| same(p * block, child(c) * (block / 4)));
+        }
+    };
+    // The first levels a block of 4^CHUNK flat pixels at a time, while its rows are in cache (the
+    // table of a flat NSIDE-1024 map is 400 MB: reading it level after level was the cost).
+    const CHUNK: usize = 6;
+    let chunked = order.min(CHUNK);
+    for chunk in 0..npix >> (2 * chunked) {
+        for d in 1..=chunked {
+            let per_chunk = 1usize << (2 * (chunked - d));
+            fill(d, chunk * per_chunk..(chunk + 1) * per_chunk);
+        }
+    }
+    for d in chunked + 1..=order {
+        fill(d, 0..npix >> (2 * d));
     }
     let (mut uniq, mut first) = (Vec::new(), Vec::new());
     // Depth-first from the twelve base pixels: keep a pixel whole if uniform, else split it.
     let mut stack: Vec<(u8, usize)> = (0..12).rev().map(|p| (0u8, p)).collect();
     while let Some((depth, p)) = stack.pop() {
-        let d = (order - depth) as usize;
-        if uniform[d][p] {
+        let d = order - depth as usize;
+        if d == 0 || uniform[d][p] {
             uniq.push((4u64 << (2 * depth as u32)) + p as u64);
             first.push(p << (2 * d));
         } else {
@@ -784,7 +877,10 @@ mod tests {
     #[test]
     fn derasterize_merges_equal_blocks_like_ligo_skymap() {
         let leaves = |values: Vec<f64>, order: u8| {
-            let (uniq, _) = derasterize(order, &[&values]);
+            let (uniq, _) = derasterize(order, 1, |_, k| values[k], |_, _| false);
+            // Vouching for rows with equal bits changes nothing.
+            let (vouched, _) = derasterize(order, 1, |_, k| values[k], |a, b| values[a].to_bits() == values[b].to_bits());
+            assert_eq!(vouched, uniq);
             let mut v: Vec<(u8, u64)> = uniq.iter().map(|&u| uniq_to_nested(u).unwrap()).collect();
             v.sort();
             v
