@@ -1,12 +1,13 @@
 // Times sky map → GWSkyNet score in headless chromium through the page's own API (the worker,
 // as a user's drop runs it). Prints one JSON line per map and backend, like `skysift skymap
 // --json`. The first run of each backend also loads the model; the figure is the second run.
-// Usage: node bench/wasm_skymap.mjs MAP...
+// Usage: node bench/wasm_skymap.mjs [--cpu-only] MAP...
 import { readFileSync } from 'node:fs';
 import { launch, openPage, waitReady } from '../tests/browser/helpers.mjs';
 
-const files = process.argv.slice(2);
-for (const backend of ['cpu', 'webgpu']) {
+const args = process.argv.slice(2);
+const files = args.filter((a) => a !== '--cpu-only');
+for (const backend of args.includes('--cpu-only') ? ['cpu'] : ['cpu', 'webgpu']) {
   const session = await launch({ webgpu: backend === 'webgpu' });
   try {
     const { page } = await openPage(session, `/www/?backend=${backend}`);
