@@ -42,6 +42,10 @@ test('gallery, learn panel, folding and zooming', async () => {
       await page.waitForFunction((w) => document.getElementById('classification').dataset.label === w
         && /example: simulated/.test(document.getElementById('file-info').textContent), want);
       assert.match(await page.textContent('#file-info'), new RegExp(src.includes('mira') ? 'Mira' : src.includes('ceph') ? 'Cepheid' : src.includes('eclips') ? 'eclipsing' : 'RR Lyrae'));
+      // The gallery's stars have two bands (B, R): both on one plot, each in its colour.
+      await page.waitForFunction(() => document.getElementById('lc-canvas').dataset.bands === '2');
+      assert.match(await page.getAttribute('#lc-canvas', 'aria-label'), /in band B, .*; the object's other band \(R\) drawn faintly$/);
+      if (src.includes('two-bands')) await page.locator('#lc-canvas').screenshot({ path: join(resultsDir, 'lc-two-bands.png') });
     }
     // The learn panel: six questions, opened with the keyboard.
     assert.equal(await page.locator('#learn details').count(), 6);
@@ -51,6 +55,8 @@ test('gallery, learn panel, folding and zooming', async () => {
     // Fold the RR Lyrae example at its period, zoom by dragging, pan and reset with keys.
     await page.click('#example');
     await page.waitForFunction(() => /RR Lyrae star/.test(document.getElementById('file-info').textContent));
+    // One band: just it, no legend.
+    await page.waitForFunction(() => document.getElementById('lc-canvas').dataset.bands === '1');
     // The period the classifier found (the CLI's), one click from the fold.
     const found = JSON.parse(execFileSync(cli, ['classify', join(root, 'www/examples/rr-lyrae.csv'), '--json'], { encoding: 'utf8' })).period;
     assert.ok(Math.abs(found - 0.56654) < 1e-3, `period found ${found}`);

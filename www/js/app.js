@@ -2,7 +2,7 @@
 // ever set with textContent, never as HTML.
 import { createSkysift, isSkyMap } from './skysift.js';
 import { barItems, signed } from './bars.js';
-import { drawLightCurve, drawDmdt, drawImage, drawMollweide, dmdtPixelAt, extent, fmt } from './plots.js';
+import { bandColours, drawLightCurve, drawDmdt, drawImage, drawMollweide, dmdtPixelAt, extent, fmt } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -449,10 +449,16 @@ const view = { period: null, range: null, axis: null, drag: null };
 
 function redraw() {
   const curve = state.curves[state.index];
-  view.axis = drawLightCurve($('lc-canvas'), curve, state.highlight?.pairs ?? null, { period: view.period, range: view.range });
+  // The object's other bands are drawn too, behind, each in its band's colour.
+  const colours = bandColours(state.curves);
+  const others = state.curves
+    .filter((c, i) => i !== state.index && (c.object ?? null) === (curve.object ?? null) && (c.band ?? null) !== (curve.band ?? null))
+    .map((c) => ({ curve: c, colour: colours.get(c.band ?? null) }));
+  view.axis = drawLightCurve($('lc-canvas'), curve, state.highlight?.pairs ?? null, { period: view.period, range: view.range, colour: colours.get(curve.band ?? null), others });
   $('lc-canvas').dataset.view = JSON.stringify({ period: view.period, range: view.axis && [view.axis.from, view.axis.to] });
   drawDmdt($('dmdt-canvas'), state.record, state.highlight?.pixel ?? null, null, overlayMatrix());
-  $('lc-canvas').setAttribute('aria-label', `Light curve of ${curve.time.length} points, magnitudes ${extent(curve.mag).map((m) => m.toFixed(2)).join(' to ')}`);
+  const otherBands = others.length ? `; the object's other band${others.length > 1 ? 's' : ''} (${others.map((o) => o.curve.band).join(', ')}) drawn faintly` : '';
+  $('lc-canvas').setAttribute('aria-label', `Light curve of ${curve.time.length} points${curve.band ? ` in band ${curve.band}` : ''}, magnitudes ${extent(curve.mag).map((m) => m.toFixed(2)).join(' to ')}${otherBands}`);
 }
 
 async function hoverDmdt(event) {

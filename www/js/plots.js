@@ -68,28 +68,38 @@ export function extent(values) {
 
 const LC_MARGIN = { left: 56, right: 12, top: 12, bottom: 40 };
 
+/** A colour for each band of `curves` (Okabe–Ito, in the order the bands first appear). */
+export function bandColours(curves) {
+  const colours = new Map();
+  for (const c of curves) if (!colours.has(c.band ?? null)) colours.set(c.band ?? null, BAND_COLOURS[colours.size % BAND_COLOURS.length]);
+  return colours;
+}
+
 /**
  * Light curve with magnitudes increasing downwards; `pairs` = [i0, j0, i1, j1, ...] to highlight.
  * Options: `period` (days) folds the curve, drawing two cycles of phase; `range` [from, to]
- * zooms the horizontal axis (days, or phase when folded). Returns the horizontal axis for
- * mouse work: { from, to, left, width } in canvas pixels.
+ * zooms the horizontal axis (days, or phase when folded); `colour` is the curve's band's;
+ * `others` ([{ curve, colour }]), the object's other bands, are drawn behind it, fainter, with a
+ * legend. Returns the horizontal axis for mouse work: { from, to, left, width } in canvas pixels.
  */
-export function drawLightCurve(canvas, curve, pairs, { period = null, range = null } = {}) {
+export function drawLightCurve(canvas, curve, pairs, { period = null, range = null, colour = BAND_COLOURS[0], others = [] } = {}) {
   const ctx = prepare(canvas);
   const m = LC_MARGIN;
   const w = canvas.width - m.left - m.right;
   const h = canvas.height - m.top - m.bottom;
   const { time, mag } = curve;
-  const err = curve.err ?? null;
   const folded = period > 0;
-  const [tMin] = extent(time);
+  const all = [curve, ...others.map((o) => o.curve)];
+  const tMin = Math.min(...all.map((c) => extent(c.time)[0]));
   const phase = (t) => (((t - tMin) / period) % 1 + 1) % 1;
   // Each point once in time, or twice (phase and phase + 1) when folded.
   const copies = folded ? [0, 1] : [0];
-  const xOf = (i, c) => (folded ? phase(time[i]) + c : time[i]);
-  const [t0, t1] = range ?? (folded ? [0, 2] : extent(time));
+  const xAt = (t, c) => (folded ? phase(t) + c : t);
+  const xOf = (i, c) => xAt(time[i], c);
+  const spans = all.map((c) => extent(c.time));
+  const [t0, t1] = range ?? (folded ? [0, 2] : [Math.min(...spans.map((s) => s[0])), Math.max(...spans.map((s) => s[1]))]);
   let lo = Infinity, hi = -Infinity;
-  mag.forEach((v, i) => { const e = err ? err[i] : 0; lo = Math.min(lo, v - e); hi = Math.max(hi, v + e); });
+  for (const c of all) c.mag.forEach((v, i) => { const e = c.err ? c.err[i] : 0; lo = Math.min(lo, v - e); hi = Math.max(hi, v + e); });
   const pad = (hi - lo || 1) * 0.05;
   lo -= pad; hi += pad;
   const x = (t) => m.left + ((t - t0) / (t1 - t0 || 1)) * w;
@@ -105,17 +115,22 @@ export function drawLightCurve(canvas, curve, pairs, { period = null, range = nu
   ctx.beginPath();
   ctx.rect(m.left, m.top, w, h);
   ctx.clip();
-  const colour = BAND_COLOURS[0];
-  ctx.strokeStyle = colour;
-  ctx.fillStyle = colour;
-  for (const c of copies) {
-    for (let i = 0; i < time.length; i++) {
-      const px = x(xOf(i, c)), py = y(mag[i]);
-      if (px < m.left - 3 || px > m.left + w + 3) continue;
-      if (err) { ctx.beginPath(); ctx.moveTo(px, y(mag[i] - err[i])); ctx.lineTo(px, y(mag[i] + err[i])); ctx.stroke(); }
-      ctx.beginPath(); ctx.arc(px, py, 2.2, 0, 2 * Math.PI); ctx.fill();
+  const points = (c, colour, alpha) => {
+    ctx.globalAlpha = alpha;
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
+    for (const k of copies) {
+      for (let i = 0; i < c.time.length; i++) {
+        const px = x(xAt(c.time[i], k)), py = y(c.mag[i]);
+        if (px < m.left - 3 || px > m.left + w + 3) continue;
+        if (c.err) { ctx.beginPath(); ctx.moveTo(px, y(c.mag[i] - c.err[i])); ctx.lineTo(px, y(c.mag[i] + c.err[i])); ctx.stroke(); }
+        ctx.beginPath(); ctx.arc(px, py, 2.2, 0, 2 * Math.PI); ctx.fill();
+      }
     }
-  }
+    ctx.globalAlpha = 1;
+  };
+  for (const o of others) points(o.curve, o.colour, 0.35);
+  points(curve, colour, 1);
   if (pairs && pairs.length) {
     ctx.strokeStyle = 'rgba(213, 94, 0, 0.55)';
     ctx.lineWidth = 1.2;
@@ -126,6 +141,23 @@ export function drawLightCurve(canvas, curve, pairs, { period = null, range = nu
     ctx.lineWidth = 1;
   }
   ctx.restore();
+  if (others.length) {
+    // Legend: each band's colour and name, the one shown in full first.
+    ctx.textAlign = 'left';
+    const entries = [[curve, colour, ''], ...others.map((o) => [o.curve, o.colour, ' (faint)'])].map(([c, dot, note]) => [`band ${c.band ?? '?'}${note}`, dot]);
+    const width = entries.reduce((sum, [text]) => sum + 24 + ctx.measureText(text).width, 0);
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
+    ctx.fillRect(m.left + 2, m.top + 2, width, 20);
+    let lx = m.left + 8;
+    for (const [text, dot] of entries) {
+      ctx.fillStyle = dot;
+      ctx.beginPath(); ctx.arc(lx + 4, m.top + 12, 4, 0, 2 * Math.PI); ctx.fill();
+      ctx.fillStyle = '#1b1f24';
+      ctx.fillText(text, lx + 12, m.top + 16);
+      lx += 24 + ctx.measureText(text).width;
+    }
+  }
+  canvas.dataset.bands = String(all.length);
   return { from: t0, to: t1, left: m.left, width: w };
 }
 
