@@ -616,11 +616,12 @@ struct Edges {
 /// edge coordinates' distance to the cell's edges (and the zone's) allows at `EDGE_SPEED`, or
 /// `CAP_SPEED` in the polar caps.
 ///
-/// In the equatorial zone, knowing where the circle goes (`direction` and its `tangent`, any
-/// lengths) it also uses the edge coordinates' actual rate of change: over a turn t they move by
-/// their rate × t plus at most ½ `EDGE_ACCEL` · 2^o · t², which lets a sample heading across its
-/// cell vouch for the samples up to the far edge, not only up to the nearest one. Either bound
-/// holds; the larger is taken.
+/// Knowing where the circle goes (`direction` and its `tangent`, any lengths) it also uses the
+/// edge coordinates' actual rate of change: over a turn t they move by their rate × t plus at
+/// most ½ `EDGE_ACCEL` · 2^o · t² (in the caps ½ `CAP_ACCEL` / (0.8 T) · 2^o · t², for turns
+/// short enough that T stays above 0.8 T), which lets a sample heading across its cell vouch for
+/// the samples up to the far edge, not only up to the nearest one. Either bound holds; the
+/// larger is taken.
 #[inline]
 fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tangent: &[f64; 3]) -> u64 {
     let Edges { a, b, za, cap } = edges;
