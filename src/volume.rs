@@ -669,8 +669,23 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
         t_ahead.min(t_behind)
     };
     let by_motion = reach(fa, rate_a).min(reach(fb, rate_b)).min(valid_for) / dtheta;
-    // |z| moves at most as fast as the direction: at most dθ per step.
-    let by_zone = (if cap { za - 2.0 / 3.0 } else { 2.0 / 3.0 - za } - 1e-12) / dtheta;
+    // The zone ends where |z| = 2/3. z moves at most as fast as the direction (|z'| ≤ 1), and
+    // from its rate z' = t_z bends at most |z''| = |z| ≤ 1 (p'' = −p on a great circle): it gains
+    // h no sooner than the root of ½ t² + z' t = h, and loses h no sooner than that of ½ t² − z' t = h.
+    let root = |rate: f64, h: f64| -> f64 {
+        let q = (rate * rate + 2.0 * h).sqrt();
+        if rate >= 0.0 { 2.0 * h / (rate + q) } else { q - rate }
+    };
+    let (z0, z_rate) = (d[2], t[2]);
+    let by_curve = if !cap {
+        root(z_rate, 2.0 / 3.0 - z0 - 1e-12).min(root(-z_rate, z0 + 2.0 / 3.0 - 1e-12))
+    } else if z0 > 0.0 {
+        root(-z_rate, z0 - 2.0 / 3.0 - 1e-12)
+    } else {
+        root(z_rate, -2.0 / 3.0 - z0 - 1e-12)
+    };
+    let by_speed = if cap { za - 2.0 / 3.0 } else { 2.0 / 3.0 - za } - 1e-12;
+    let by_zone = by_speed.max(if by_curve.is_finite() { by_curve } else { 0.0 }) / dtheta;
     let steps = by_edges.max(if by_motion.is_finite() { by_motion } else { 0.0 }).min(by_zone);
     if steps >= 1.0 { steps as u64 } else { 0 }
 }
