@@ -417,6 +417,7 @@ fn read_flat_gzip_streaming(bytes: &[u8]) -> Option<Result<SkyMap>> {
         let v = stored * f.tscal + f.tzero;
         if l == 0 { v * per_steradian } else { v }
     };
+    let spans = merged_spans(layers.iter().map(|f| f.offset..f.offset + f.width));
     let mut merge = Merge::new(order);
     let block_rows = rows / merge.chunks();
     let mut block = vec![0u8; block_rows * row_bytes];
@@ -435,7 +436,7 @@ fn read_flat_gzip_streaming(bytes: &[u8]) -> Option<Result<SkyMap>> {
             return None;
         }
         let value = |l: usize, k: usize| decode(row(k), l);
-        let identical = |a: usize, b: usize| layers.iter().all(|f| row(a)[f.offset..f.offset + f.width] == row(b)[f.offset..f.offset + f.width]);
+        let identical = |a: usize, b: usize| same_rows(row(a), row(b), &spans);
         merge.fill_chunk(chunk, &|a, b| identical(a, b) || same_row(layers.len(), &value, a, b));
         kept.extend(merge.kept_in_chunk(chunk).into_iter().map(|k| (k, (0..layers.len()).map(|l| value(l, k)).collect())));
     }
@@ -666,23 +667,11 @@ fn build<'a>(mut columns: Vec<Column<'a>>, header: &std::collections::HashMap<St
     // Equal stored bytes are equal values: where every layer is still in the table, rows whose
     // layers' bytes are equal need no decoding (most comparisons, and a 32-byte compare each).
     let places: Option<Vec<_>> = layers.iter().map(Values::place).collect();
-    let in_one_table = places.filter(|p| p.iter().all(|(t, r, _)| std::ptr::eq(*t, p[0].0) && *r == p[0].1)).map(|p| {
-        let mut spans: Vec<std::ops::Range<usize>> = p.iter().map(|(_, _, span)| span.clone()).collect();
-        spans.sort_by_key(|s| s.start);
-        spans.dedup_by(|next, merged| {
-            let joins = next.start <= merged.end;
-            if joins {
-                merged.end = merged.end.max(next.end);
-            }
-            joins
-        });
-        (p[0].0, p[0].1, spans)
-    });
+    let in_one_table = places
+        .filter(|p| p.iter().all(|(t, r, _)| std::ptr::eq(*t, p[0].0) && *r == p[0].1))
+        .map(|p| (p[0].0, p[0].1, merged_spans(p.iter().map(|(_, _, span)| span.clone()))));
     let identical = |a: usize, b: usize| {
-        in_one_table.as_ref().is_some_and(|(table, row_bytes, spans)| {
-            let (ra, rb) = (&table[a * row_bytes..][..*row_bytes], &table[b * row_bytes..][..*row_bytes]);
-            spans.iter().all(|s| same_bytes(&ra[s.clone()], &rb[s.clone()]))
-        })
+        in_one_table.as_ref().is_some_and(|(table, row_bytes, spans)| same_rows(&table[a * row_bytes..][..*row_bytes], &table[b * row_bytes..][..*row_bytes], spans))
     };
     let (uniq, first) = derasterize(order, layers.len(), value, identical);
     let pick = |layer: usize| first.iter().map(|&k| value(layer, k)).collect::<Vec<f64>>();
@@ -690,8 +679,29 @@ fn build<'a>(mut columns: Vec<Column<'a>>, header: &std::collections::HashMap<St
     finish(meta, uniq, pick(0), distance)
 }
 
+/// The byte ranges of a row that hold the layers, joined where they touch.
+fn merged_spans(spans: impl Iterator<Item = std::ops::Range<usize>>) -> Vec<std::ops::Range<usize>> {
+    let mut spans: Vec<std::ops::Range<usize>> = spans.collect();
+    spans.sort_by_key(|s| s.start);
+    spans.dedup_by(|next, merged| {
+        let joins = next.start <= merged.end;
+        if joins {
+            merged.end = merged.end.max(next.end);
+        }
+        joins
+    });
+    spans
+}
+
+/// Whether two rows hold the same bytes in `spans`.
+#[inline]
+fn same_rows(a: &[u8], b: &[u8], spans: &[std::ops::Range<usize>]) -> bool {
+    spans.iter().all(|s| same_bytes(&a[s.clone()], &b[s.clone()]))
+}
+
 /// Whether two byte strings of equal length are equal: eight bytes at a time, inlined (this runs
-/// tens of millions of times on short rows, where a call to memcmp costs more than the compare).
+/// tens of millions of times on short rows, where a call to memcmp costs more than the compare,
+/// above all in wasm).
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
