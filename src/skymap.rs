@@ -176,7 +176,12 @@ enum Values<'a> {
     InTable { table: &'a [u8], rows: usize, row_bytes: usize, offset: usize, double: bool, tscal: f64, tzero: f64 },
 }
 
-impl Values<'_> {
+impl<'a> Values<'a> {
+    /// Field `f`'s values in `rows` rows of `table` (an E or D field of one value a row).
+    fn in_table(table: &'a [u8], rows: usize, row_bytes: usize, f: &Field) -> Values<'a> {
+        Values::InTable { table, rows, row_bytes, offset: f.offset, double: f.letter == b'D', tscal: f.tscal, tzero: f.tzero }
+    }
+
     fn len(&self) -> usize {
         match self {
             Values::Decoded(v) => v.len(),
@@ -300,7 +305,7 @@ fn decode_columns<'a>(data: &'a [u8], header: &std::collections::HashMap<String,
         let unsigned64 = f.letter == b'K' && f.tscal == 1.0 && f.tzero == 9_223_372_036_854_775_808.0;
         let unscaled = f.tscal == 1.0 && f.tzero == 0.0;
         if !integer && f.repeat == 1 {
-            let values = Values::InTable { table: data, rows, row_bytes, offset: f.offset, double: f.letter == b'D', tscal: f.tscal, tzero: f.tzero };
+            let values = Values::in_table(data, rows, row_bytes, &f);
             columns.push(Column { name: f.name, values, ints: None });
             continue;
         }
@@ -386,8 +391,7 @@ fn read_flat_gzip_streaming(bytes: &[u8]) -> Option<Result<SkyMap>> {
     let number = |key: &str| header.get(key)?.parse::<usize>().ok();
     let (row_bytes, rows, count) = (number("NAXIS1")?, number("NAXIS2")?, number("TFIELDS")?);
     let ordering = header.get("ORDERING").map(|o| o.to_ascii_uppercase());
-    let equatorial = header.get("COORDSYS").is_none_or(|c| c.eq_ignore_ascii_case("C"));
-    if start > head.len() || row_bytes.checked_mul(rows)? > size || !matches!(ordering.as_deref(), Some("NESTED" | "NEST")) || !equatorial {
+    if start > head.len() || row_bytes.checked_mul(rows)? > size || !matches!(ordering.as_deref(), Some("NESTED" | "NEST")) || check_coordsys(&header).is_err() {
         return None;
     }
     let fields = fields(&header, count as u64, row_bytes as u64).ok()?;
@@ -401,22 +405,14 @@ fn read_flat_gzip_streaming(bytes: &[u8]) -> Option<Result<SkyMap>> {
     if let (Some(mu), Some(sigma), Some(norm)) = (column("DISTMU"), column("DISTSIGMA"), column("DISTNORM")) {
         layers.extend([mu, sigma, norm]);
     }
-    let nside = ((rows / 12) as f64).sqrt().round() as usize;
-    let order = nside.trailing_zeros() as usize;
     let mut meta = meta_from_header(&header);
-    if 12 * nside * nside != rows || !nside.is_power_of_two() || order < Merge::CHUNK || nside as u64 > MAX_FLAT_NSIDE || meta.nside.is_some_and(|n| n != nside as u64) {
+    let nside = flat_nside(rows as u64, meta.nside).ok()?;
+    let order = nside.trailing_zeros() as usize;
+    if order < Merge::CHUNK {
         return None;
     }
-    meta.nside = Some(nside as u64);
-    // As the general way (`Values::at`, `build`): stored × TSCAL + TZERO, PROB × (NPIX / 4π).
+    meta.nside = Some(nside);
     let per_steradian = rows as f64 / (4.0 * std::f64::consts::PI);
-    let decode = |row: &[u8], l: usize| {
-        let f = layers[l];
-        let b = &row[f.offset..f.offset + f.width];
-        let stored = if f.letter == b'D' { f64::from_be_bytes(b.try_into().expect("8 bytes")) } else { f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64 };
-        let v = stored * f.tscal + f.tzero;
-        if l == 0 { v * per_steradian } else { v }
-    };
     let spans = merged_spans(layers.iter().map(|f| f.offset..f.offset + f.width));
     let mut merge = Merge::new(order);
     let block_rows = rows / merge.chunks();
@@ -431,11 +427,13 @@ fn read_flat_gzip_streaming(bytes: &[u8]) -> Option<Result<SkyMap>> {
         inflate.read_exact(&mut block[n..]).ok()?;
         let first_row = chunk * block_rows;
         let row = |k: usize| &block[(k - first_row) * row_bytes..][..row_bytes];
+        // The block's layers as the general way reads them (`Values::at`, `flat_layer_value`).
+        let columns: Vec<Values> = layers.iter().map(|f| Values::in_table(&block, block_rows, row_bytes, f)).collect();
+        let value = |l: usize, k: usize| flat_layer_value(&columns, per_steradian, l, k - first_row);
         // PROB must be finite: if not, the general way says where.
-        if (0..block_rows).any(|k| !decode(row(first_row + k), 0).is_finite()) {
+        if (0..block_rows).any(|k| !value(0, first_row + k).is_finite()) {
             return None;
         }
-        let value = |l: usize, k: usize| decode(row(k), l);
         let identical = |a: usize, b: usize| same_rows(row(a), row(b), &spans);
         merge.fill_chunk(chunk, &|a, b| identical(a, b) || same_row(layers.len(), &value, a, b));
         kept.extend(merge.kept_in_chunk(chunk).into_iter().map(|k| (k, (0..layers.len()).map(|l| value(l, k)).collect())));
@@ -583,6 +581,39 @@ fn check_finite(name: &str, values: &Values) -> Result<()> {
     }
 }
 
+/// Only maps in equatorial coordinates are read.
+fn check_coordsys(header: &std::collections::HashMap<String, String>) -> Result<()> {
+    match header.get("COORDSYS") {
+        Some(system) if !system.eq_ignore_ascii_case("C") => Err(Error::Format(format!("COORDSYS = '{system}': only sky maps in equatorial coordinates (C) are read"))),
+        _ => Ok(()),
+    }
+}
+
+/// NSIDE of a flat map of `npix` pixels, checked against the header's NSIDE (`declared`) and the
+/// largest read.
+fn flat_nside(npix: u64, declared: Option<u64>) -> Result<u64> {
+    let nside = ((npix / 12) as f64).sqrt().round() as u64;
+    if npix == 0 || 12 * nside * nside != npix || !nside.is_power_of_two() {
+        return Err(Error::Format(format!("a flat HEALPix map has 12·NSIDE² pixels with NSIDE a power of two; this one has {npix}")));
+    }
+    if let Some(declared) = declared {
+        if declared != nside {
+            return Err(Error::Format(format!("NSIDE = {declared} in the header, but the map has {npix} pixels (NSIDE {nside})")));
+        }
+    }
+    if nside > MAX_FLAT_NSIDE {
+        return Err(Error::Limit(format!("flat sky maps up to NSIDE {MAX_FLAT_NSIDE} are read; this one has NSIDE {nside}")));
+    }
+    Ok(nside)
+}
+
+/// Layer `l` of a flat map at row `k`: PROB (layer 0) as a density, PROB × (NPIX / 4π) as
+/// ligo.skymap has it, the distance layers as they are.
+#[inline]
+fn flat_layer_value(layers: &[Values], per_steradian: f64, l: usize, k: usize) -> f64 {
+    if l == 0 { layers[0].at(k) * per_steradian } else { layers[l].at(k) }
+}
+
 /// The header facts of a sky map.
 fn meta_from_header(header: &std::collections::HashMap<String, String>) -> Meta {
     let float = |k: &str| header.get(k).and_then(|v| v.parse::<f64>().ok());
@@ -604,11 +635,7 @@ fn meta_from_header(header: &std::collections::HashMap<String, String>) -> Meta 
 }
 
 fn build<'a>(mut columns: Vec<Column<'a>>, header: &std::collections::HashMap<String, String>) -> Result<SkyMap> {
-    if let Some(system) = header.get("COORDSYS") {
-        if !system.eq_ignore_ascii_case("C") {
-            return Err(Error::Format(format!("COORDSYS = '{system}': only sky maps in equatorial coordinates (C) are read")));
-        }
-    }
+    check_coordsys(header)?;
     let mut meta = meta_from_header(header);
     let mut take = |name: &str| columns.iter().position(|c| c.name == name).map(|i| columns.swap_remove(i));
     let dist = |mu: Option<Column<'a>>, sigma: Option<Column<'a>>, norm: Option<Column<'a>>| -> Option<[Values<'a>; 3]> {
@@ -630,18 +657,7 @@ fn build<'a>(mut columns: Vec<Column<'a>>, header: &std::collections::HashMap<St
     })?;
     check_finite(&prob.name, &prob.values)?;
     let npix = prob.values.len() as u64;
-    let nside = ((npix / 12) as f64).sqrt().round() as u64;
-    if npix == 0 || 12 * nside * nside != npix || !nside.is_power_of_two() {
-        return Err(Error::Format(format!("a flat HEALPix map has 12·NSIDE² pixels with NSIDE a power of two; this one has {npix}")));
-    }
-    if let Some(declared) = meta.nside {
-        if declared != nside {
-            return Err(Error::Format(format!("NSIDE = {declared} in the header, but the map has {npix} pixels (NSIDE {nside})")));
-        }
-    }
-    if nside > MAX_FLAT_NSIDE {
-        return Err(Error::Limit(format!("flat sky maps up to NSIDE {MAX_FLAT_NSIDE} are read; this one has NSIDE {nside}")));
-    }
+    let nside = flat_nside(npix, meta.nside)?;
     meta.nside = Some(nside);
     let order = nside.trailing_zeros() as u8;
     let distance = dist(take("DISTMU"), take("DISTSIGMA"), take("DISTNORM"));
@@ -663,7 +679,7 @@ fn build<'a>(mut columns: Vec<Column<'a>>, header: &std::collections::HashMap<St
         }
     }
     let per_steradian = npix as f64 / (4.0 * std::f64::consts::PI);
-    let value = |layer: usize, k: usize| if layer == 0 { layers[0].at(k) * per_steradian } else { layers[layer].at(k) };
+    let value = |layer: usize, k: usize| flat_layer_value(&layers, per_steradian, layer, k);
     // Equal stored bytes are equal values: where every layer is still in the table, rows whose
     // layers' bytes are equal need no decoding (most comparisons, and a 32-byte compare each).
     let places: Option<Vec<_>> = layers.iter().map(Values::place).collect();
