@@ -380,7 +380,6 @@ impl<'a> Renderer<'a> {
             .filter(|(lo, hi)| lo <= hi);
         let mut lookup = Lookup::default();
         let mut sum = 0.0;
-        let dist = self.map.distance.as_ref().expect("checked in new");
         if a >= 5e-2 * max_distance {
             // Samples θ_k = −θmax + k dθ. cos and sin are carried from sample to sample by
             // rotating through dθ (drift after 10⁴ steps ~1e-12, far below a pixel).
@@ -424,14 +423,12 @@ impl<'a> Renderer<'a> {
                         }
                         continue;
                     }
-                    // The integrand (`integrand`) at r = a / cos θ, times dz / dθ = a / cos² θ.
-                    let (mu, sigma) = (dist.mu[i], dist.sigma[i]);
+                    // The integrand at r = a / cos θ, times dz / dθ = a / cos² θ.
                     for _ in 0..run {
                         if cos_far <= cos && cos <= cos_near {
                             let inverse_cos = 1.0 / cos;
                             let r = a * inverse_cos;
-                            let t = (r - mu) / sigma;
-                            sum += (-0.5 * t * t).exp() * w * (r * inverse_cos);
+                            sum += self.integrand(i, r) * (r * inverse_cos);
                             *samples += 1;
                         }
                         (sin, cos) = (sin * cos_step + cos * sin_step, cos * cos_step - sin * sin_step);
