@@ -350,12 +350,18 @@ pub struct SkyMapFile {
     volume: [Option<gwskynet::VolumeFace>; 3],
 }
 
+impl SkyMapFile {
+    /// A map read, nothing prepared yet.
+    fn new(map: SkyMap) -> SkyMapFile {
+        SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] }
+    }
+}
+
 #[wasm_bindgen]
 impl SkyMapFile {
     /// Reads a sky map (FITS, flat or multi-order, gzip or not).
     pub fn read(bytes: &[u8]) -> JsResult<SkyMapFile> {
-        let map = skymap::read(bytes).map_err(js_error)?;
-        Ok(SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] })
+        Ok(SkyMapFile::new(skymap::read(bytes).map_err(js_error)?))
     }
 
     /// The map in skysift's compact form (a few hundred kB where a flat map's FITS is hundreds of
@@ -367,8 +373,7 @@ impl SkyMapFile {
     /// Reads `compact`'s form back.
     #[wasm_bindgen(js_name = fromCompact)]
     pub fn from_compact(bytes: &[u8]) -> JsResult<SkyMapFile> {
-        let map = SkyMap::from_bytes(bytes).map_err(js_error)?;
-        Ok(SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] })
+        Ok(SkyMapFile::new(SkyMap::from_bytes(bytes).map_err(js_error)?))
     }
 
     /// Header facts and size: `{creator, object, date_obs, instruments, distmean, diststd,

@@ -90,14 +90,14 @@ export function drawLightCurve(canvas, curve, pairs, { period = null, range = nu
   const { time, mag } = curve;
   const folded = period > 0;
   const all = [curve, ...others.map((o) => o.curve)];
-  const tMin = Math.min(...all.map((c) => extent(c.time)[0]));
+  const spans = all.map((c) => extent(c.time));
+  const [tMin, tMax] = [Math.min(...spans.map((s) => s[0])), Math.max(...spans.map((s) => s[1]))];
   const phase = (t) => (((t - tMin) / period) % 1 + 1) % 1;
   // Each point once in time, or twice (phase and phase + 1) when folded.
   const copies = folded ? [0, 1] : [0];
   const xAt = (t, c) => (folded ? phase(t) + c : t);
   const xOf = (i, c) => xAt(time[i], c);
-  const spans = all.map((c) => extent(c.time));
-  const [t0, t1] = range ?? (folded ? [0, 2] : [Math.min(...spans.map((s) => s[0])), Math.max(...spans.map((s) => s[1]))]);
+  const [t0, t1] = range ?? (folded ? [0, 2] : [tMin, tMax]);
   let lo = Infinity, hi = -Infinity;
   for (const c of all) c.mag.forEach((v, i) => { const e = c.err ? c.err[i] : 0; lo = Math.min(lo, v - e); hi = Math.max(hi, v + e); });
   const pad = (hi - lo || 1) * 0.05;

@@ -82,8 +82,7 @@ const methods = {
   },
   readLightCurves({ bytes, options }) {
     const set = LightCurves.read(new Uint8Array(bytes), options ?? {});
-    const id = nextFile++;
-    files.set(id, set);
+    const id = keep(set);
     const curves = [];
     for (let i = 0; i < set.length; i++) curves.push(set.get(i));
     return { file: id, curves };
@@ -109,19 +108,14 @@ const methods = {
   // Sky maps: read once, then prepared step by step (the page shows progress between steps).
   readSkyMap({ bytes }) {
     const map = SkyMapFile.read(new Uint8Array(bytes));
-    const id = nextFile++;
-    files.set(id, map);
-    return { file: id, meta: map.meta() };
+    return { file: keep(map), meta: map.meta() };
   },
   // The map in a compact form for helper workers, and read back from it there.
   compactSkyMap({ file }) {
     return requireFile(file).compact();
   },
   readCompactSkyMap({ bytes }) {
-    const map = SkyMapFile.fromCompact(new Uint8Array(bytes));
-    const id = nextFile++;
-    files.set(id, map);
-    return { file: id };
+    return { file: keep(SkyMapFile.fromCompact(new Uint8Array(bytes))) };
   },
   prepareSky({ file }) {
     return requireFile(file).prepareSky();
@@ -180,6 +174,13 @@ const methods = {
 function requireEngine() {
   if (!engine) throw new Error('the backend is not started yet');
   return engine;
+}
+
+/** Keeps a file read in this worker; its id for later calls. */
+function keep(file) {
+  const id = nextFile++;
+  files.set(id, file);
+  return id;
 }
 
 function requireFile(id) {
