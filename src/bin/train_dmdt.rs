@@ -62,6 +62,10 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// How often the periodogram finds the catalogue period (`train` only; the catalogue period
+    /// is never an input): per class, the share of stars whose highest peak, or one of the
+    /// first 3 or 6, is the catalogue's (or half or twice it) within 1%.
+    Periods,
 }
 
 /// One star: its label (0..4) and its light curves (bands b and r).
@@ -201,6 +205,12 @@ fn shrink_residuals(curve: &mut LightCurve, period: f64, factor: f64) {
 fn plain(star: &Star) -> Vec<f32> {
     let refs: Vec<&LightCurve> = star.curves.iter().collect();
     classifier::input_image(&refs).expect("every EROS-1 star has an image").0
+}
+
+/// Whether a period found is the catalogue's `truth`, or half or twice it (a binary's two
+/// eclipses look alike), within 1%.
+fn same_period(found: f64, truth: f64) -> bool {
+    [truth, truth / 2.0, 2.0 * truth].iter().any(|q| (found / q - 1.0).abs() < 0.01)
 }
 
 /// Feature standardisation: mean and standard deviation over the given inputs.
@@ -569,10 +579,49 @@ fn evaluate(cli: &Cli, seed: u64) {
     print!("{md}");
 }
 
+/// The catalogue period of each star of `train` (`period / div_period`, days), by id: only for
+/// the `periods` diagnostic.
+fn catalogue_periods(dir: &Path) -> HashMap<String, f64> {
+    let text = std::fs::read_to_string(dir.join("train.csv")).expect("labels file");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("a '{name}' column"));
+    let (period, div) = (col("period"), col("div_period"));
+    reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_string(), r[period].parse::<f64>().unwrap() / r[div].parse::<f64>().unwrap()))
+        .collect()
+}
+
+fn periods(cli: &Cli) {
+    let dir = data_dir(cli);
+    let stars = read_split(&dir, "train");
+    let truth = catalogue_periods(&dir);
+    const SHOWN: [usize; 3] = [1, 3, 6];
+    // Per class: stars, then how many have the catalogue period among the first 1, 3, 6 peaks.
+    let mut tally = [[0usize; 4]; 4];
+    for star in &stars {
+        let p = truth[star.curves[0].object.as_deref().unwrap_or_default()];
+        let peaks = skysift::period::best_periods(&star.curves.iter().collect::<Vec<_>>(), 6);
+        let t = &mut tally[star.label];
+        t[0] += 1;
+        for (k, &n) in SHOWN.iter().enumerate() {
+            t[k + 1] += peaks.iter().take(n).any(|q| same_period(q.days, p)) as usize;
+        }
+    }
+    println!("| class | stars | highest peak | among the first 3 | among the first 6 |\n|---|---:|---:|---:|---:|");
+    for (c, t) in tally.iter().enumerate() {
+        let share = |k: usize| t[k] as f64 / t[0] as f64;
+        println!("| {} | {} | {:.3} | {:.3} | {:.3} |", CLASSES[c], t[0], share(1), share(2), share(3));
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Train { seed, epochs, batch, lr, variants, ref class_weights, members } => train(&cli, seed, epochs, batch, lr, variants, class_weights, members),
         Command::Evaluate { seed } => evaluate(&cli, seed),
+        Command::Periods => periods(&cli),
     }
 }
