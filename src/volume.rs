@@ -424,11 +424,12 @@ impl<'a> Renderer<'a> {
                         continue;
                     }
                     // The integrand at r = a / cos θ, times dz / dθ = a / cos² θ.
+                    let mut gaussian = GaussianSteps::new(self.gaussian_scale(i));
                     for _ in 0..run {
                         if cos_far <= cos && cos <= cos_near {
                             let inverse_cos = 1.0 / cos;
                             let r = a * inverse_cos;
-                            sum += self.integrand(i, r) * (r * inverse_cos);
+                            sum += gaussian.at(r) * w * (r * inverse_cos);
                             *samples += 1;
                         }
                         (sin, cos) = (sin * cos_step + cos * sin_step, cos * cos_step - sin * sin_step);
@@ -506,9 +507,16 @@ impl<'a> Renderer<'a> {
         if w == 0.0 {
             return 0.0;
         }
-        let dist = self.map.distance.as_ref().expect("checked in new");
-        let t = (r - dist.mu[i]) / dist.sigma[i];
+        let (mu, sigma) = self.gaussian_scale(i);
+        let t = (r - mu) / sigma;
         (-0.5 * t * t).exp() * w
+    }
+
+    /// Pixel i's distance layers (μ, σ): the integrand is weight · exp(−((r − μ)/σ)² / 2).
+    #[inline]
+    fn gaussian_scale(&self, i: usize) -> (f64, f64) {
+        let dist = self.map.distance.as_ref().expect("checked in new");
+        (dist.mu[i], dist.sigma[i])
     }
 
     /// For each of `PHI_BINS` screen directions φ, the θ windows in which a ray of that direction
@@ -849,6 +857,46 @@ fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
     (0..n).map(|k| if k == n - 1 { end } else { start + k as f64 * step }).collect()
 }
 
+/// exp(−t²/2) with t = (r − μ)/σ for the successive samples of a ray in one pixel, where t moves
+/// little from one sample to the next: each value is the last times exp(x), x = −(t − t₀)(t +
+/// t₀)/2, taken from its Taylor series to x⁴ when |x| ≤ 1/64 (truncation under |x|⁵/120 < 1e-11
+/// relative), and from `exp` for a run's first sample, when |x| is larger, and every
+/// `EXACT_EVERY` samples, so that errors cannot build up past ~3e-10 relative. Measured on
+/// S190718y, 98% of the evaluated samples take the series: an exp was 43% of the rendering
+/// time there.
+struct GaussianSteps {
+    mu: f64,
+    inverse_sigma: f64,
+    t: f64,
+    value: f64,
+    since_exact: u32,
+}
+
+impl GaussianSteps {
+    const EXACT_EVERY: u32 = 32;
+    const SERIES_LIMIT: f64 = 1.0 / 64.0;
+
+    fn new((mu, sigma): (f64, f64)) -> GaussianSteps {
+        GaussianSteps { mu, inverse_sigma: 1.0 / sigma, t: f64::NAN, value: 0.0, since_exact: Self::EXACT_EVERY }
+    }
+
+    #[inline]
+    fn at(&mut self, r: f64) -> f64 {
+        let t = (r - self.mu) * self.inverse_sigma;
+        let x = -0.5 * (t - self.t) * (t + self.t);
+        // NaN (no previous sample) fails the comparison and takes exp.
+        if self.since_exact < Self::EXACT_EVERY && x.abs() <= Self::SERIES_LIMIT {
+            self.value *= 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))));
+            self.since_exact += 1;
+        } else {
+            self.value = (-0.5 * t * t).exp();
+            self.since_exact = 0;
+        }
+        self.t = t;
+        self.value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -982,6 +1030,28 @@ mod tests {
     /// What is skipped (cells, and runs of samples in negligible pixels) changes no pixel of a
     /// face by more than `TOLERANCE` of its peak, on the project's example maps (so no shared
     /// data), against the sums over every sample.
+    /// Runs of samples in one pixel, with the steps rays take (t moving by ~1e-4 to ~0.3 per
+    /// sample, towards μ and away, through it, and long runs): every value within 1e-9 of exp.
+    #[test]
+    fn gaussian_steps_follow_exp() {
+        let (mu, sigma) = (400.0, 120.0);
+        for (r0, dr, n) in [(10.0, 0.01, 5000), (900.0, -0.5, 1500), (380.0, 0.003, 20000), (0.0, 30.0, 60), (100.0, 3.0, 300), (700.0, -0.05, 9000)] {
+            let mut steps = GaussianSteps::new((mu, sigma));
+            let mut series = 0;
+            for k in 0..n {
+                // Unevenly spaced, as r = a / cos θ is.
+                let r = r0 + dr * k as f64 * (1.0 + 1e-4 * k as f64);
+                let exact = (-0.5 * ((r - mu) / sigma).powi(2)).exp();
+                let got = steps.at(r);
+                series += (steps.since_exact > 0) as usize;
+                assert!((got - exact).abs() <= 1e-9 * exact, "r0 {r0}, dr {dr}, sample {k}: {got} vs {exact}");
+            }
+            if dr.abs() < 1.0 {
+                assert!(series * 2 > n, "r0 {r0}, dr {dr}: the series took {series} of {n} samples");
+            }
+        }
+    }
+
     #[test]
     fn skipping_stays_within_tolerance() {
         for name in ["simulated-bbh.fits.gz"] {
