@@ -1027,9 +1027,6 @@ mod tests {
         assert!(vouched > 100_000, "only {vouched} samples vouched for: the test tests nothing");
     }
 
-    /// What is skipped (cells, and runs of samples in negligible pixels) changes no pixel of a
-    /// face by more than `TOLERANCE` of its peak, on the project's example maps (so no shared
-    /// data), against the sums over every sample.
     /// Runs of samples in one pixel, with the steps rays take (t moving by ~1e-4 to ~0.3 per
     /// sample, towards μ and away, through it, and long runs): every value within 1e-9 of exp.
     #[test]
@@ -1052,6 +1049,9 @@ mod tests {
         }
     }
 
+    /// What is skipped (cells, and runs of samples in negligible pixels) changes no pixel of a
+    /// face by more than `TOLERANCE` of its peak, on the project's example maps (so no shared
+    /// data), against the sums over every sample.
     #[test]
     fn skipping_stays_within_tolerance() {
         for name in ["simulated-bbh.fits.gz"] {
