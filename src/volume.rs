@@ -689,6 +689,10 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
         // (written to stay exact for small accel), and turns back to the edge behind no sooner
         // than the root of ½ accel t² − speed t = behind.
         let t_ahead = 2.0 * ahead / (speed + (speed * speed + 2.0 * accel * ahead).sqrt());
+        // t_behind ≥ 2 speed / accel: mostly it cannot be the smaller, and its root is skipped.
+        if t_ahead * accel <= 2.0 * speed {
+            return t_ahead;
+        }
         let t_behind = (speed + (speed * speed + 2.0 * accel * behind).sqrt()) / accel;
         t_ahead.min(t_behind)
     };
@@ -700,6 +704,12 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
         let q = (rate * rate + 2.0 * h).sqrt();
         if rate >= 0.0 { 2.0 * h / (rate + q) } else { q - rate }
     };
+    let by_coordinates = by_edges.max(if by_motion.is_finite() { by_motion } else { 0.0 });
+    let by_speed = (if cap { za - 2.0 / 3.0 } else { 2.0 / 3.0 - za } - 1e-12) / dtheta;
+    if by_speed >= by_coordinates {
+        // The zone's boundary is farther than the edges by the speed bound alone.
+        return if by_coordinates >= 1.0 { by_coordinates as u64 } else { 0 };
+    }
     let (z0, z_rate) = (d[2], t[2]);
     let by_curve = if !cap {
         root(z_rate, 2.0 / 3.0 - z0 - 1e-12).min(root(-z_rate, z0 + 2.0 / 3.0 - 1e-12))
@@ -708,9 +718,8 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
     } else {
         root(z_rate, -2.0 / 3.0 - z0 - 1e-12)
     };
-    let by_speed = if cap { za - 2.0 / 3.0 } else { 2.0 / 3.0 - za } - 1e-12;
-    let by_zone = by_speed.max(if by_curve.is_finite() { by_curve } else { 0.0 }) / dtheta;
-    let steps = by_edges.max(if by_motion.is_finite() { by_motion } else { 0.0 }).min(by_zone);
+    let by_zone = by_speed.max(if by_curve.is_finite() { by_curve / dtheta } else { 0.0 });
+    let steps = by_coordinates.min(by_zone);
     if steps >= 1.0 { steps as u64 } else { 0 }
 }
 
