@@ -395,6 +395,7 @@ impl<'a> Renderer<'a> {
         let mut lookup = Lookup::default();
         let mut sum = 0.0;
         if a >= 5e-2 * max_distance {
+            let c_unit = c.map(|x| x / a);
             // Samples θ_k = −θmax + k dθ. cos and sin are carried from sample to sample by
             // rotating through dθ (drift after 10⁴ steps ~1e-12, far below a pixel).
             let last = loop_count(-theta_max, theta_max, dtheta);
@@ -410,10 +411,10 @@ impl<'a> Renderer<'a> {
                 let mut k = k0;
                 let (mut sin, mut cos) = (-theta_max + k as f64 * dtheta).sin_cos();
                 while k < k1 {
-                    // Sky direction ∝ c + z u with z = a tan θ, i.e. ∝ cos θ ĉ + sin θ u, and where
-                    // it turns next (d/dθ of the direction).
-                    let v = [cos * c[0] + a * sin * u[0], cos * c[1] + a * sin * u[1], cos * c[2] + a * sin * u[2]];
-                    let tangent = [a * cos * u[0] - sin * c[0], a * cos * u[1] - sin * c[1], a * cos * u[2] - sin * c[2]];
+                    // Sky direction ∝ c + z u with z = a tan θ, i.e. cos θ ĉ + sin θ u (a unit
+                    // vector: ĉ ⊥ u), and where it turns next (d/dθ of the direction).
+                    let v = [cos * c_unit[0] + sin * u[0], cos * c_unit[1] + sin * u[1], cos * c_unit[2] + sin * u[2]];
+                    let tangent = [cos * u[0] - sin * c_unit[0], cos * u[1] - sin * c_unit[1], cos * u[2] - sin * c_unit[2]];
                     let (h, edges) = machine_cell(&v);
                     self.find(h, &mut lookup);
                     let i = lookup.index;
@@ -635,7 +636,7 @@ struct Edges {
 /// edge coordinates' distance to the cell's edges (and the zone's) allows at `EDGE_SPEED`, or
 /// `CAP_SPEED` in the polar caps.
 ///
-/// Knowing where the circle goes (`direction` and its `tangent`, any lengths) it also uses the
+/// Knowing where the circle goes (`direction` and its `tangent`, unit vectors) it also uses the
 /// edge coordinates' actual rate of change: over a turn t they move by their rate × t plus at
 /// most ½ `EDGE_ACCEL` · 2^o · t² (in the caps ½ `CAP_ACCEL` / (0.8 T) · 2^o · t², for turns
 /// short enough that T stays above 0.8 T), which lets a sample heading across its cell vouch for
@@ -652,8 +653,7 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
     let nearest_edge = fa.min(1.0 - fa).min(fb).min(1.0 - fb) - 1e-9;
     let by_edges = nearest_edge / (if cap { CAP_SPEED } else { EDGE_SPEED } * dtheta * scale * nside);
     // The rates: φ' = (d × t)_z / ρ² and z' = t_z for the unit direction d and unit tangent t.
-    let (dn, tn) = (dot(direction, direction).sqrt(), dot(tangent, tangent).sqrt());
-    let (d, t) = (direction.map(|x| x / dn), tangent.map(|x| x / tn));
+    let (d, t) = (direction, tangent);
     let rho2 = d[0] * d[0] + d[1] * d[1];
     // φ' in quarter turns.
     let phi_rate = (d[0] * t[1] - d[1] * t[0]) / rho2 * std::f64::consts::FRAC_2_PI;
