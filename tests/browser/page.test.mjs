@@ -190,6 +190,43 @@ test('GWSkyNet gives the reference scores on WebGPU and on the CPU in the browse
   }
 });
 
+test('a file that is not text dragged over the page starts the sky maps\' helper workers before the drop; text does not', async () => {
+  const session = await launch({ webgpu: false });
+  try {
+    const { page, log } = await openPage(session, '/www/?backend=cpu');
+    await waitReady(page);
+    const helpers = await page.evaluate(() => Math.min(2, (navigator.hardwareConcurrency || 1) - 1));
+    const before = page.workers().length;
+    const dragEnter = (name, type) => page.evaluate(([name, type]) => {
+      const data = new DataTransfer();
+      data.items.add(new File(['x'], name, { type }));
+      document.getElementById('drop').dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+    }, [name, type]);
+    await dragEnter('curve.csv', 'text/csv');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(page.workers().length, before, 'a light curve dragged over the page started workers');
+    await dragEnter('bayestar.fits.gz', 'application/gzip');
+    const deadline = Date.now() + 30000;
+    while (page.workers().length < before + helpers && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(page.workers().length, before + helpers, `${helpers} helper worker(s) expected`);
+    // Again, and with a map scored meanwhile: no more workers, the same score as a later run.
+    await dragEnter('bayestar.fits.gz', 'application/gzip');
+    const [first, second] = await page.evaluate(async () => {
+      const bytes = await (await fetch('examples/simulated-bbh.fits.gz')).arrayBuffer();
+      const prepared = window.skysift.prepareSkyMaps();
+      const a = await window.skysift.scoreSkyMap(bytes);
+      await prepared;
+      const b = await window.skysift.scoreSkyMap(bytes);
+      return [a.score, b.score];
+    });
+    assert.equal(first, second);
+    assert.equal(page.workers().length, before + helpers);
+    assert.deepEqual(log.errors, []);
+  } finally {
+    await session.close();
+  }
+});
+
 test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet cannot use, or a stop, keeps the result', async (t) => {
   const mapPath = join(dataDir, 'skymaps/o3b-gracedb/S200129m.multiorder.fits');
   const slowPath = join(dataDir, 'skymaps/o3a-gracedb/S190412m/bayestar.fits');

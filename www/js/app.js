@@ -540,6 +540,13 @@ function wireInputs() {
     e.target.value = '';
   });
   const drop = $('drop');
+  // A sky map may be coming (anything dragged but text, or a hover on the sky-map example):
+  // start the volume images' helper workers now rather than after the drop.
+  const prepareSkyMaps = () => sky?.prepareSkyMaps().catch(() => {});
+  drop.addEventListener('dragenter', (e) => {
+    if ([...e.dataTransfer.items].some((item) => item.kind === 'file' && !item.type.startsWith('text/'))) prepareSkyMaps();
+  });
+  for (const event of ['pointerenter', 'focus']) $('example-skymap').addEventListener(event, prepareSkyMaps);
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', async (e) => {

@@ -175,6 +175,8 @@ export class Skysift {
   pairsInPixel(file: number, index: number, grid: GridName | null, iDt: number, iDm: number, limit?: number): Promise<number[]>;
   release(file: number): Promise<boolean>;
   scoreSkyMap(bytes: ArrayBuffer | Uint8Array, options?: { onProgress?: (p: { step: string; done: number; total: number }) => void; signal?: AbortSignal }): Promise<SkyMapResult>;
+  /** Starts the workers that help render a sky map's volume images, before the first map comes. */
+  prepareSkyMaps(): Promise<void>;
   explainImage(inputs: Float32Array[], image: 'sky' | 'volume', options?: ExplainOptions): Promise<Attribution>;
   explainClassification(file: number, object?: number, options?: ExplainOptions & { className?: ClassName | null }): Promise<Attribution & { class: ClassName; object: string | null; parts: InputParts }>;
   terminate(): void;

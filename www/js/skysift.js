@@ -194,7 +194,7 @@ export class Skysift {
     try {
       const t0 = now();
       const steps = ['read', 'sky image', 'volume image 1', 'volume image 2', 'volume image 3', 'GWSkyNet'];
-      const helpersWanted = Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
+      const helpersWanted = volumeHelpersWanted();
       const step = async (k, work) => {
         onProgress({ step: steps[k], done: k, total: steps.length });
         const result = await work();
@@ -275,12 +275,31 @@ export class Skysift {
   terminate() {
     this.#restartLater();
     for (const helper of this.#helpers) helper.terminate();
+    // Helpers still starting are stopped once started.
+    this.#helpersStarting?.then(() => { for (const helper of this.#helpers) helper.terminate(); }).catch(() => {});
   }
 
-  // Extra workers (CPU backend) that render volume images; started on first use and kept.
+  /**
+   * Starts the helper workers that render a sky map's volume images (with cores to spare), so
+   * that the first map does not wait for them (~0.2 s): call it when a sky map is likely to
+   * come, e.g. a file dragged over the page. Resolves when they are ready; calling it again,
+   * or scoring a map meanwhile, starts no more.
+   */
+  async prepareSkyMaps() {
+    await this.#volumeHelpers(volumeHelpersWanted());
+  }
+
+  // Extra workers (CPU backend) that render volume images; started on first use (or by
+  // prepareSkyMaps), together, and kept. A call while they start waits for the same start.
   #helpers = [];
+  #helpersStarting = null;
   async #volumeHelpers(n) {
-    while (this.#helpers.length < n) this.#helpers.push(await new Skysift('cpu').start());
+    while (this.#helpers.length < n) {
+      this.#helpersStarting ??= Promise.all(Array.from({ length: n - this.#helpers.length }, () => new Skysift('cpu').start()))
+        .then((started) => { this.#helpers.push(...started); })
+        .finally(() => { this.#helpersStarting = null; });
+      await this.#helpersStarting;
+    }
     return this.#helpers.slice(0, Math.max(0, n));
   }
 
@@ -316,6 +335,11 @@ export async function isSkyMap(bytes, name = '') {
   } catch {
     return false;
   }
+}
+
+/** Helper workers for volume images: one per spare core, at most two. */
+function volumeHelpersWanted() {
+  return Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
 }
 
 export async function createSkysift({ backend = 'auto' } = {}) {
