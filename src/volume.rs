@@ -638,7 +638,7 @@ struct Edges {
 ///
 /// Knowing where the circle goes (`direction` and its `tangent`, unit vectors) it also uses the
 /// edge coordinates' actual rate of change: over a turn t they move by their rate × t plus at
-/// most ½ `EDGE_ACCEL` · 2^o · t² (in the caps ½ `CAP_ACCEL` / (0.8 T) · 2^o · t², for turns
+/// most ½ `EDGE_ACCEL` · 2^o · t² (`edge_accel_below` for turns under `LOCAL_REACH`; in the caps ½ `CAP_ACCEL` / (0.8 T) · 2^o · t², for turns
 /// short enough that T stays above 0.8 T), which lets a sample heading across its cell vouch for
 /// the samples up to the far edge, not only up to the nearest one. Either bound holds; the
 /// larger is taken.
