@@ -670,11 +670,8 @@ fn steps_in_cell(edges: Edges, order: u8, dtheta: f64, direction: &[f64; 3], tan
         (rate_a, rate_b, CAP_ACCEL / (0.8 * big_t), 0.2 * big_t / T_SPEED)
     } else {
         let z_max = d[2].abs() + LOCAL_REACH;
-        if order >= LOCAL_ORDER && z_max < 2.0 / 3.0 {
-            (phi_rate - 0.75 * t[2], phi_rate + 0.75 * t[2], edge_accel_below(z_max), LOCAL_REACH)
-        } else {
-            (phi_rate - 0.75 * t[2], phi_rate + 0.75 * t[2], EDGE_ACCEL, f64::INFINITY)
-        }
+        let (accel, valid_for) = if order >= LOCAL_ORDER && z_max < 2.0 / 3.0 { (edge_accel_below(z_max), LOCAL_REACH) } else { (EDGE_ACCEL, f64::INFINITY) };
+        (phi_rate - 0.75 * t[2], phi_rate + 0.75 * t[2], accel, valid_for)
     };
     let accel = accel * scale * nside;
     let reach = |f: f64, rate: f64| -> f64 {

@@ -603,7 +603,7 @@ fn periods(cli: &Cli) {
     let mut tally = [[0usize; 4]; 4];
     for star in &stars {
         let p = truth[star.curves[0].object.as_deref().unwrap_or_default()];
-        let peaks = skysift::period::best_periods(&star.curves.iter().collect::<Vec<_>>(), 6);
+        let peaks = skysift::period::best_periods(&star.curves.iter().collect::<Vec<_>>(), SHOWN[SHOWN.len() - 1]);
         let t = &mut tally[star.label];
         t[0] += 1;
         for (k, &n) in SHOWN.iter().enumerate() {
