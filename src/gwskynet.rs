@@ -247,14 +247,26 @@ pub fn volume_face(renderer: &volume::Renderer, rot: &[[f64; 3]; 3], max_distanc
 /// Rows `rows` of volume image `face` before normalisation (`VOLUME_SIZE` values a row): pieces
 /// rendered apart (the page's workers) and put together are the whole face, exactly.
 pub fn volume_face_rows(renderer: &volume::Renderer, rot: &[[f64; 3]; 3], max_distance: f64, face: usize, rows: std::ops::Range<usize>) -> Result<Vec<f64>> {
+    let plan = volume_face_plan(renderer, rot, max_distance, face)?;
+    volume_planned_rows(renderer, &plan, rows)
+}
+
+/// What volume image `face`'s pieces share (`volume::Renderer::plan_face`): made once, it serves
+/// every piece of the face that `volume_planned_rows` renders with the same renderer's map.
+pub fn volume_face_plan(renderer: &volume::Renderer, rot: &[[f64; 3]; 3], max_distance: f64, face: usize) -> Result<volume::FacePlan> {
     if !(max_distance > 0.0 && max_distance.is_finite()) {
         return Err(Error::Value(format!("DISTMEAN + 2.5 DISTSTD must be a positive distance; it is {max_distance}")));
     }
     let axes = *volume::FACES.get(face).ok_or_else(|| Error::Option(format!("volume face {face} does not exist (0, 1 or 2)")))?;
+    Ok(renderer.plan_face(rot, max_distance, axes, VOLUME_SIZE))
+}
+
+/// Rows `rows` of the volume image `plan` is for, before normalisation.
+pub fn volume_planned_rows(renderer: &volume::Renderer, plan: &volume::FacePlan, rows: std::ops::Range<usize>) -> Result<Vec<f64>> {
     if rows.start >= rows.end || rows.end > VOLUME_SIZE {
         return Err(Error::Option(format!("rows {}..{} are not rows of a {VOLUME_SIZE}-row volume image", rows.start, rows.end)));
     }
-    Ok(renderer.render_face_rows(rot, max_distance, axes, VOLUME_SIZE, rows).0)
+    Ok(renderer.render_planned_rows(plan, rows).0)
 }
 
 /// A whole volume image, as rendered, divided by its peak, with its norm input (peak / the

@@ -204,7 +204,7 @@ impl<'a> Renderer<'a> {
 
     /// What a face's rendering may skip: the samples at which a pixel's integrand is under
     /// `prune` × the largest (`Peaks`).
-    fn pruning(&self, prune: f64, peaks: &Peaks) -> Pruning {
+    fn pruning(&self, prune: f64, peaks: &Peaks, rot: &[[f64; 3]; 3], axes: (usize, usize)) -> Pruning {
         let dist = self.map.distance.as_ref().expect("checked in new");
         let threshold = prune * peaks.max;
         let reach: Vec<Option<(f64, f64)>> = self
@@ -233,7 +233,10 @@ impl<'a> Renderer<'a> {
                 Some((near, far)) => (if far > 0.0 { 1.0 / far } else { f64::INFINITY }, if near > 0.0 { 1.0 / near } else { f64::INFINITY }),
             })
             .collect();
-        Pruning { cells: self.cells(&reach), inverse_reach }
+        let cells = self.cells(&reach);
+        let (e0, e1, u) = face_axes(rot, axes);
+        let windows = self.theta_windows(&cells, &e0, &e1, &u);
+        Pruning { cells, inverse_reach, windows }
     }
 
     /// The coarse cells holding a pixel that matters somewhere (`reach`, per pixel), each with
@@ -290,26 +293,38 @@ impl<'a> Renderer<'a> {
     /// decided from the whole face's first estimate, so pieces rendered apart, in other workers,
     /// put together give the whole face exactly).
     pub fn render_face_rows(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, FaceStats) {
-        let rows = rows.start.min(size)..rows.end.min(size);
+        self.render_planned_rows(&self.plan_face(rot, max_distance, axes, size), rows)
+    }
+
+    /// What may be skipped in a face, decided once for the whole face (`FacePlan`): a tenth
+    /// of a wide face's rendering time, which pieces of the face rendered apart (the page's
+    /// bands of rows) need not each pay again.
+    pub fn plan_face(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize) -> FacePlan {
+        let mut plan = FacePlan { rot: *rot, max_distance, axes, size, pruning: None, prune: 0.0, pixels: self.map.len() };
         let peaks = self.peaks(max_distance);
         let bound_per_prune = peaks.max * 2.0 * max_distance / (2.0 * PI).sqrt();
-        let first = self.pruning(FIRST_PRUNE, &peaks);
+        let first = self.pruning(FIRST_PRUNE, &peaks, rot, axes);
         // A lower bound of the image's peak from every PEAK_STRIDE-th ray each way: they are rays
         // of the image itself, and skipping cells only leaves out non-negative terms. (Rendering
         // the whole face for it, as before, doubled the time of wide maps, whose first prune is
         // not small enough.)
         let every = size.div_ceil(PEAK_STRIDE);
-        let (subset, _) = self.render_face_with(rot, max_distance, axes, size, Some(&first), PEAK_STRIDE, 0..every);
+        let (subset, _) = self.render_face_with(&plan, Some(&first), PEAK_STRIDE, 0..every);
         let peak = subset.iter().fold(0f64, |m, v| m.max(v.abs()));
         let prune = if FIRST_PRUNE * bound_per_prune <= TOLERANCE * peak { FIRST_PRUNE } else { TOLERANCE * peak / bound_per_prune };
         if prune > 1e-300 {
-            let pruning = if prune == FIRST_PRUNE { first } else { self.pruning(prune, &peaks) };
-            let (image, samples) = self.render_face_with(rot, max_distance, axes, size, Some(&pruning), 1, rows);
-            (image, FaceStats { samples, cells: pruning.cells.len(), prune })
-        } else {
-            let (image, samples) = self.render_face_with(rot, max_distance, axes, size, None, 1, rows);
-            (image, FaceStats { samples, cells: 0, prune: 0.0 })
+            plan.pruning = Some(if prune == FIRST_PRUNE { first } else { self.pruning(prune, &peaks, rot, axes) });
+            plan.prune = prune;
         }
+        plan
+    }
+
+    /// Rows `rows` of the face `plan` is for (`plan_face` on this renderer's map).
+    pub fn render_planned_rows(&self, plan: &FacePlan, rows: std::ops::Range<usize>) -> (Vec<f64>, FaceStats) {
+        assert_eq!(plan.pixels, self.map.len(), "a face plan is used with the map it was made for");
+        let rows = rows.start.min(plan.size)..rows.end.min(plan.size);
+        let (image, samples) = self.render_face_with(plan, plan.pruning.as_ref(), 1, rows);
+        (image, FaceStats { samples, cells: plan.pruning.as_ref().map_or(0, |p| p.cells.len()), prune: plan.prune })
     }
 
     /// The largest value each pixel's integrand takes anywhere in the rendered cube (distances
@@ -338,14 +353,14 @@ impl<'a> Renderer<'a> {
         0.5 * PI / (1u64 << self.max_order) as f64 / 4.0
     }
 
-    /// Rows `rows` of the face (skipping what `cells` leaves out, or nothing) and the number of
-    /// samples taken; with `stride` > 1 only every stride-th ray each way (the same rays as the
-    /// whole face's; `rows` then counts the rays kept).
-    #[allow(clippy::too_many_arguments)]
-    fn render_face_with(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize, pruning: Option<&Pruning>, stride: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, u64) {
-        let (e0, e1, u) = face_axes(rot, axes);
+    /// Rows `rows` of the face `plan` is for (skipping what `pruning` leaves out, or nothing)
+    /// and the number of samples taken; with `stride` > 1 only every stride-th ray each way
+    /// (the same rays as the whole face's; `rows` then counts the rays kept).
+    fn render_face_with(&self, plan: &FacePlan, pruning: Option<&Pruning>, stride: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, u64) {
+        let &FacePlan { rot, max_distance, axes, size, .. } = plan;
+        let (e0, e1, u) = face_axes(&rot, axes);
         let steps = Steps::new(self.dtheta());
-        let bins = pruning.map(|p| self.theta_windows(&p.cells, &e0, &e1, &u));
+        let bins = pruning.map(|p| &p.windows);
         let inverse_reach = pruning.map(|p| &p.inverse_reach[..]);
         let s: Vec<f64> = linspace(-max_distance, max_distance, size).into_iter().step_by(stride.max(1)).collect();
         // Rows are independent: natively they are shared among threads.
@@ -541,23 +556,37 @@ impl<'a> Renderer<'a> {
     /// makes the windows hold for the whole bin.
     fn theta_windows(&self, cells: &[Cell], e0: &[f64; 3], e1: &[f64; 3], u: &[f64; 3]) -> Vec<Vec<Window>> {
         let half_bin = PI / PHI_BINS as f64;
+        // Each cell's widened radius as (cos, sin): whether a cell is near the circle is told
+        // from the sine of its angle to the circle's plane (n · centre), not the angle: an asin
+        // per cell and bin was most of this function's time, and most cells are far.
+        let widened: Vec<Option<(f64, f64)>> = cells
+            .iter()
+            .map(|cell| {
+                let radius = cell.radius + half_bin;
+                (radius < 0.5 * PI).then(|| (radius.cos(), radius.sin()))
+            })
+            .collect();
         (0..PHI_BINS)
             .map(|b| {
                 let phi = -PI + (b as f64 + 0.5) * 2.0 * half_bin;
                 let e = [phi.cos() * e0[0] + phi.sin() * e1[0], phi.cos() * e0[1] + phi.sin() * e1[1], phi.cos() * e0[2] + phi.sin() * e1[2]];
                 let n = cross(&e, u);
                 let mut windows: Vec<Window> = Vec::new();
-                for cell in cells {
-                    let radius = cell.radius + half_bin;
-                    // Angle between the cell centre and the circle's plane.
-                    let off = dot(&n, &cell.centre).clamp(-1.0, 1.0).asin().abs();
-                    if off > radius {
-                        continue;
+                for (cell, widened) in cells.iter().zip(&widened) {
+                    // The sine of the angle between the cell centre and the circle's plane.
+                    let off_sin = dot(&n, &cell.centre).clamp(-1.0, 1.0);
+                    if let Some((_, radius_sin)) = *widened {
+                        if off_sin.abs() > radius_sin {
+                            continue;
+                        }
                     }
                     // Where the centre projects onto the circle, and the half-width of the arc
-                    // within `radius` of it (spherical Pythagoras).
+                    // within the radius of it (spherical Pythagoras: cos half = cos radius / cos off).
                     let theta = dot(u, &cell.centre).atan2(dot(&e, &cell.centre));
-                    let half = if radius >= 0.5 * PI { PI } else { (radius.cos() / off.cos()).clamp(-1.0, 1.0).acos() };
+                    let half = match *widened {
+                        None => PI,
+                        Some((radius_cos, _)) => (radius_cos / (1.0 - off_sin * off_sin).sqrt()).clamp(-1.0, 1.0).acos(),
+                    };
                     windows.push(Window { theta: (theta - half, theta + half), r: (cell.r_min, cell.r_max) });
                 }
                 merge(windows)
@@ -750,6 +779,28 @@ struct Pruning {
     /// Per pixel, (1 / r_max, 1 / r_min): it matters at distances r_min ≤ r ≤ r_max only;
     /// (∞, −∞) for pixels that never matter.
     inverse_reach: Vec<(f64, f64)>,
+    /// The face's θ windows per screen direction, from `cells` (`theta_windows`).
+    windows: Vec<Vec<Window>>,
+}
+
+/// How one face is rendered: its geometry and what may be skipped (`Renderer::plan_face`).
+pub struct FacePlan {
+    rot: [[f64; 3]; 3],
+    max_distance: f64,
+    axes: (usize, usize),
+    size: usize,
+    /// None: nothing is skipped.
+    pruning: Option<Pruning>,
+    prune: f64,
+    /// The map's pixel count, to catch a plan used with another map.
+    pixels: usize,
+}
+
+impl FacePlan {
+    /// Whether this plan is for this face (rotation, extent, axes and size).
+    pub fn is_for(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize) -> bool {
+        self.rot == *rot && self.max_distance == max_distance && self.axes == axes && self.size == size
+    }
 }
 
 /// Per pixel, the largest value of its integrand in the rendered cube; and their maximum.
@@ -1094,7 +1145,8 @@ mod tests {
                 // A coarser image than GWSkyNet's: every sample of every ray is costly.
                 let size = 48;
                 let (skipping, stats) = renderer.render_face(&rot, max_distance, axes, size);
-                let (every, all_samples) = renderer.render_face_with(&rot, max_distance, axes, size, None, 1, 0..size);
+                let plan = renderer.plan_face(&rot, max_distance, axes, size);
+                let (every, all_samples) = renderer.render_face_with(&plan, None, 1, 0..size);
                 let peak = every.iter().fold(0f64, |m, v| m.max(*v));
                 let worst = skipping.iter().zip(&every).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
                 assert!(peak > 0.0);

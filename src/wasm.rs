@@ -348,12 +348,14 @@ pub struct SkyMapFile {
     sky: Option<gwskynet::SkyInputs>,
     rot: Option<[[f64; 3]; 3]>,
     volume: [Option<gwskynet::VolumeFace>; 3],
+    /// Each face's plan, made by the first piece of it this file renders and kept for the rest.
+    plans: [Option<crate::volume::FacePlan>; 3],
 }
 
 impl SkyMapFile {
     /// A map read, nothing prepared yet.
     fn new(map: SkyMap) -> SkyMapFile {
-        SkyMapFile { map, sky: None, rot: None, volume: [None, None, None] }
+        SkyMapFile { map, sky: None, rot: None, volume: [None, None, None], plans: [None, None, None] }
     }
 }
 
@@ -421,7 +423,15 @@ impl SkyMapFile {
         }
         let rot = self.rot.expect("set above");
         let renderer = crate::volume::Renderer::new(&self.map).map_err(js_error)?;
-        gwskynet::volume_face_rows(&renderer, &rot, max_distance, face, start..end).map_err(js_error)
+        let slot = self.plans.get_mut(face).ok_or_else(|| js_error(Error::Option(format!("volume face {face} does not exist (0, 1 or 2)"))))?;
+        // A face's plan costs a tenth of its rendering: the page renders a face in pieces.
+        let plan = match slot.take() {
+            Some(plan) if plan.is_for(&rot, max_distance, crate::volume::FACES[face], gwskynet::VOLUME_SIZE) => plan,
+            _ => gwskynet::volume_face_plan(&renderer, &rot, max_distance, face).map_err(js_error)?,
+        };
+        let rows = gwskynet::volume_planned_rows(&renderer, &plan, start..end);
+        *slot = Some(plan);
+        rows.map_err(js_error)
     }
 
     /// The whole of volume image `face` from `renderVolumeRows` pieces (262 × 262 values, row

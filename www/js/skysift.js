@@ -220,17 +220,27 @@ export class Skysift {
       const volume = [];
       const tv = now();
       const helpers = await this.#volumeHelpers(helpersWanted);
-      const size = 262, bands = helpers.length ? 4 : 1;
-      const tiles = [0, 1, 2].flatMap((face) => Array.from({ length: bands }, (_, b) => ({ face, start: Math.floor((b * size) / bands), end: Math.floor(((b + 1) * size) / bands) })));
+      const size = 262, bands = helpers.length ? 8 : 1;
+      // Bands of rows still to render, per face. A worker plans a face (what its rays may skip,
+      // a tenth of its rendering) with the first band of it it renders and keeps the plan, so
+      // each worker keeps to one face while it has bands, then starts the face with most left.
+      const queues = [0, 1, 2].map(() => Array.from({ length: bands }, (_, b) => ({ start: Math.floor((b * size) / bands), end: Math.floor(((b + 1) * size) / bands) })));
+      const nextTile = (current) => {
+        let face = current;
+        if (face === null || queues[face].length === 0) {
+          face = [0, 1, 2].reduce((best, f) => (queues[f].length > (best === null ? 0 : queues[best].length) ? f : best), null);
+        }
+        return face === null ? null : { face, ...queues[face].shift() };
+      };
       const raw = [0, 1, 2].map(() => new Float64Array(size * size));
       const left = [bands, bands, bands];
       seconds.volume = [0, 0, 0];
-      let next = 0, done = 0;
+      let done = 0;
       const work = async (who) => {
         let helperFile = null;
         try {
-          for (let t = next++; t < tiles.length; t = next++) {
-            const { face, start, end } = tiles[t];
+          for (let tile = nextTile(null); tile !== null; tile = nextTile(tile.face)) {
+            const { face, start, end } = tile;
             if (who !== this && helperFile === null) helperFile = await who.#openForVolumes(compact);
             const t1 = now();
             const rows = await who.#call('renderVolumeRows', { file: who === this ? file : helperFile, face, start, end });
