@@ -2,11 +2,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, openPage, waitReady, resultsDir, root, dataDir } from './helpers.mjs';
 
 const cli = join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/skysift/target'), 'release/skysift');
+
+/** The values of a little-endian float32 .npy file (format 1.0, as `skysift skymap --dump-inputs` writes). */
+function readNpy(path) {
+  const bytes = readFileSync(path);
+  const headerLength = bytes.readUInt16LE(8);
+  assert.match(bytes.toString('latin1', 10, 10 + headerLength), /'descr': '<f4'/);
+  const data = bytes.subarray(10 + headerLength);
+  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+}
 
 test('without WebGPU the page falls back to the CPU and says why', async () => {
   const session = await launch({ webgpu: false });
@@ -248,6 +258,29 @@ test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet c
     assert.ok(Math.abs(shown.score - fromCli.score) <= 1e-5, 'page and CLI scores differ');
     assert.ok(Math.abs(shown.far - fromCli.far) <= 1e-6 && Math.abs(shown.fnr - fromCli.fnr) <= 1e-6);
     assert.equal(shown.meta.object, fromCli.object);
+    // Its ten inputs are the CLI's: the volume images rendered in bands of rows by the page's
+    // workers, each planning a face once for all its bands, against one native pass.
+    const dumpDir = mkdtempSync(join(tmpdir(), 'skysift-inputs-'));
+    try {
+      execFileSync(cli, ['skymap', mapPath, '--dump-inputs', dumpDir]);
+      const [mapDir] = readdirSync(dumpDir);
+      const pageInputs = await page.evaluate(async (bytes) => {
+        const result = await window.skysift.scoreSkyMap(new Uint8Array(bytes));
+        return result.inputs.map((values) => Array.from(values));
+      }, [...readFileSync(mapPath)]);
+      // In the model's order: its input names sorted as text (input_1, input_10, input_2, …).
+      const names = Array.from({ length: 10 }, (_, k) => `input_${k + 1}`).sort();
+      assert.equal(pageInputs.length, names.length);
+      pageInputs.forEach((values, k) => {
+        const cliValues = readNpy(join(dumpDir, mapDir, `${names[k]}.npy`));
+        assert.equal(values.length, cliValues.length, `${names[k]}: size`);
+        const peak = cliValues.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const worst = values.reduce((m, v, i) => Math.max(m, Math.abs(v - cliValues[i])), 0);
+        assert.ok(worst <= 1e-6 * Math.max(peak, 1e-30), `${names[k]}: the page's differs from the CLI's by ${worst} (peak ${peak})`);
+      });
+    } finally {
+      rmSync(dumpDir, { recursive: true, force: true });
+    }
     const verdict = await page.textContent('#verdict');
     assert.match(verdict, /Likely a real astrophysical event\. GWSkyNet score 0\.99\d\d/);
     // The explanation: ten exact Shapley values that add up to score − baseline, as the CLI's.
