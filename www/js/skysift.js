@@ -296,9 +296,10 @@ export class Skysift {
 
   /**
    * Starts the helper workers that render a sky map's volume images (with cores to spare), so
-   * that the first map does not wait for them (~0.2 s): call it when a sky map is likely to
-   * come, e.g. a file dragged over the page. Resolves when they are ready; calling it again,
-   * or scoring a map meanwhile, starts no more.
+   * that the first map does not wait for them (~25 ms; ~150 ms where the compiled wasm cannot be
+   * passed to them and they fetch it): call it when a sky map is likely to come, e.g. a file
+   * dragged over the page. Resolves when they are ready; calling it again, or scoring a map
+   * meanwhile, starts no more.
    */
   async prepareSkyMaps() {
     await this.#volumeHelpers(volumeHelpersWanted());
@@ -314,7 +315,7 @@ export class Skysift {
       // (chromium, 2 cores), and a first map in a fresh page takes about as long as the next.
       this.#helpersStarting ??= this.#call('wasmModule')
         .catch(() => null)
-        .then((module) => Promise.all(Array.from({ length: n - this.#helpers.length }, () => new Skysift('cpu').start({ module: module ?? undefined }))))
+        .then((module) => Promise.all(Array.from({ length: n - this.#helpers.length }, () => startHelper(module))))
         .then((started) => { this.#helpers.push(...started); })
         .finally(() => { this.#helpersStarting = null; });
       await this.#helpersStarting;
@@ -357,6 +358,19 @@ export async function isSkyMap(bytes, name = '') {
 }
 
 /** Helper workers for volume images: one per spare core, at most two. */
+// A helper worker on the CPU backend, from `module` (a compiled wasm module) where it can be
+// passed to it, else fetching the wasm itself.
+async function startHelper(module) {
+  const helper = new Skysift('cpu');
+  try {
+    return await helper.start({ module: module ?? undefined });
+  } catch (e) {
+    if (!module) throw e;
+    helper.terminate();
+    return new Skysift('cpu').start();
+  }
+}
+
 function volumeHelpersWanted() {
   return Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
 }
