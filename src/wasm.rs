@@ -423,14 +423,14 @@ impl SkyMapFile {
         }
         let rot = self.rot.expect("set above");
         let renderer = crate::volume::Renderer::new(&self.map).map_err(js_error)?;
-        let slot = self.plans.get_mut(face).ok_or_else(|| js_error(Error::Option(format!("volume face {face} does not exist (0, 1 or 2)"))))?;
-        // A face's plan costs 6–17% of its rendering: the page renders a face in pieces.
-        let plan = match slot.take() {
+        // A face's plan costs 6–17% of its rendering: the page renders a face in pieces. (A face
+        // that does not exist has no slot, and volume_face_plan says so.)
+        let plan = match self.plans.get_mut(face).and_then(Option::take) {
             Some(plan) if plan.is_for(&rot, max_distance, crate::volume::FACES[face], gwskynet::VOLUME_SIZE) => plan,
             _ => gwskynet::volume_face_plan(&renderer, &rot, max_distance, face).map_err(js_error)?,
         };
         let rows = gwskynet::volume_planned_rows(&renderer, &plan, start..end);
-        *slot = Some(plan);
+        self.plans[face] = Some(plan);
         rows.map_err(js_error)
     }
 

@@ -197,7 +197,7 @@ export class Skysift {
       const steps = ['read', 'sky image', 'volume image 1', 'volume image 2', 'volume image 3', 'GWSkyNet'];
       const helpersWanted = volumeHelpersWanted();
       // Helpers not started yet (a first map, unless prepareSkyMaps ran) start now, beside the
-      // read and the sky image, not after them: starting takes ~0.3 s.
+      // read and the sky image, not after them (~25 ms; ~150 ms where they fetch the wasm).
       const helpersReady = this.#volumeHelpers(helpersWanted);
       helpersReady.catch(() => {}); // a failed start is reported where it is awaited
       const step = async (k, work) => {
@@ -227,7 +227,7 @@ export class Skysift {
       const helpers = await helpersReady;
       const size = 262, bands = helpers.length ? 8 : 1;
       // Bands of rows still to render, per face. A worker plans a face (what its rays may skip,
-      // a tenth of its rendering) with the first band of it it renders and keeps the plan, so
+      // 6–17% of its rendering) with the first band of it it renders and keeps the plan, so
       // each worker keeps to one face while it has bands, then starts the face with most left.
       const queues = [0, 1, 2].map(() => Array.from({ length: bands }, (_, b) => ({ start: Math.floor((b * size) / bands), end: Math.floor(((b + 1) * size) / bands) })));
       const nextTile = (current) => {
@@ -363,7 +363,7 @@ export async function isSkyMap(bytes, name = '') {
 async function startHelper(module) {
   const helper = new Skysift('cpu');
   try {
-    return await helper.start({ module: module ?? undefined });
+    return await helper.start({ module });
   } catch (e) {
     if (!module) throw e;
     helper.terminate();

