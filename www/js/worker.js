@@ -9,7 +9,14 @@ const wasmUrl = new URL('../../pkg/skysift_bg.wasm', import.meta.url);
 let compiled = null;
 let ready = null;
 
+// The smallest module using a SIMD instruction (i8x16.splat): its validation tells whether this
+// browser has WebAssembly SIMD, which skysift's wasm is built with (.cargo/config.toml).
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11]);
+
 async function load(module) {
+  if (!WebAssembly.validate(SIMD_PROBE)) {
+    throw new Error('this browser has no WebAssembly SIMD, which skysift needs (Chrome or Edge 91, Firefox 89, Safari 16.4 or later)');
+  }
   if (module instanceof WebAssembly.Module) {
     try {
       await init({ module_or_path: module });
