@@ -7,9 +7,9 @@
 //! angle θ with step π / (8 · NSIDE), or uniform in depth near the image centre), the same
 //! integrand. What differs is that we skip samples that provably cannot matter: the sky is
 //! cut into coarse cells, and a ray is sampled only where it passes through a cell holding
-//! some pixel of non-negligible weight, at distances where that weight matters; and within
-//! those, a run of samples in one pixel is skipped where that pixel is negligible at the run's
-//! distances. What the skipped samples could add is bounded for every image and kept under
+//! some pixel of non-negligible weight, at distances where that weight matters (told per
+//! stretch of the ray's elevation angle, `Pruning::grid`); and within those, a run of samples in
+//! one pixel is skipped where that pixel is negligible at the run's distances. What the skipped samples could add is bounded for every image and kept under
 //! 10⁻⁶ of its peak (see `Renderer::render_face`). And a sample's HEALPix pixel is found from
 //! its direction vector, once for all the samples that provably stay in it (`steps_in_cell`):
 //! the same pixels, found faster.
@@ -192,6 +192,8 @@ struct Window {
 pub struct FaceStats {
     /// Integrand evaluations.
     pub samples: u64,
+    /// Pixel lookups (one per run of samples in a pixel, skipped or not).
+    pub lookups: u64,
     /// Coarse cells sampled in, and the relative weight under which pixels were skipped
     /// (0: nothing skipped).
     pub cells: usize,
@@ -256,8 +258,8 @@ impl<'a> Renderer<'a> {
             .collect();
         let cells = self.cells(&reach);
         let (e0, e1, u) = face_axes(rot, axes);
-        let windows = self.theta_windows(&cells, &e0, &e1, &u);
-        Pruning { cells, inverse_reach, windows }
+        let (windows, grid) = self.theta_windows(&cells, &e0, &e1, &u);
+        Pruning { cells, inverse_reach, windows, grid }
     }
 
     /// The coarse cells holding a pixel that matters somewhere (`reach`, per pixel), each with
@@ -344,8 +346,8 @@ impl<'a> Renderer<'a> {
     pub fn render_planned_rows(&self, plan: &FacePlan, rows: std::ops::Range<usize>) -> (Vec<f64>, FaceStats) {
         assert_eq!(plan.pixels, self.map.len(), "a face plan is used with the map it was made for");
         let rows = rows.start.min(plan.size)..rows.end.min(plan.size);
-        let (image, samples) = self.render_face_with(plan, plan.pruning.as_ref(), 1, rows);
-        (image, FaceStats { samples, cells: plan.pruning.as_ref().map_or(0, |p| p.cells.len()), prune: plan.prune })
+        let (image, counts) = self.render_face_with(plan, plan.pruning.as_ref(), 1, rows);
+        (image, FaceStats { samples: counts.samples, lookups: counts.lookups, cells: plan.pruning.as_ref().map_or(0, |p| p.cells.len()), prune: plan.prune })
     }
 
     /// The largest value each pixel's integrand takes anywhere in the rendered cube (distances
@@ -375,36 +377,38 @@ impl<'a> Renderer<'a> {
     }
 
     /// Rows `rows` of the face `plan` is for (skipping what `pruning` leaves out, or nothing)
-    /// and the number of samples taken; with `stride` > 1 only every stride-th ray each way
+    /// and the samples and lookups it took; with `stride` > 1 only every stride-th ray each way
     /// (the same rays as the whole face's; `rows` then counts the rays kept).
-    fn render_face_with(&self, plan: &FacePlan, pruning: Option<&Pruning>, stride: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, u64) {
+    fn render_face_with(&self, plan: &FacePlan, pruning: Option<&Pruning>, stride: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, Counts) {
         let &FacePlan { rot, max_distance, axes, size, .. } = plan;
         let (e0, e1, u) = face_axes(&rot, axes);
         let steps = Steps::new(self.dtheta());
-        let bins = pruning.map(|p| &p.windows);
         let inverse_reach = pruning.map(|p| &p.inverse_reach[..]);
         let s: Vec<f64> = linspace(-max_distance, max_distance, size).into_iter().step_by(stride.max(1)).collect();
         // Rows are independent: natively they are shared among threads.
-        let render_rows = |rows: std::ops::Range<usize>| -> (Vec<f64>, u64) {
+        let render_rows = |rows: std::ops::Range<usize>| -> (Vec<f64>, Counts) {
             let mut out = Vec::with_capacity(rows.len() * s.len());
-            let mut samples = 0;
+            let mut counts = Counts::default();
             for &y in &s[rows] {
                 for &x in &s {
                     let c = [x * e0[0] + y * e1[0], x * e0[1] + y * e1[1], x * e0[2] + y * e1[2]];
                     let a = (x * x + y * y).sqrt();
-                    let windows: &[Window] = match (&bins, a > 0.0) {
-                        (Some(b), true) => &b[bin_of(y.atan2(x))],
-                        _ => &[WHOLE_RAY],
+                    let (windows, grid): (&[Window], _) = match (pruning, a > 0.0) {
+                        (Some(p), true) => {
+                            let bin = bin_of(y.atan2(x));
+                            (&p.windows[bin], Some(&p.grid[bin * THETA_GRID..(bin + 1) * THETA_GRID]))
+                        }
+                        _ => (&[WHOLE_RAY], None),
                     };
-                    out.push(self.ray(&c, &u, a, max_distance, &steps, windows, inverse_reach, &mut samples));
+                    out.push(self.ray(&c, &u, a, max_distance, &steps, windows, grid, inverse_reach, &mut counts));
                 }
             }
-            (out, samples)
+            (out, counts)
         };
         let chunks = split_rows(rows);
-        let parts: Vec<(Vec<f64>, u64)> = parallel_map(chunks, render_rows);
-        let samples = parts.iter().map(|p| p.1).sum();
-        (parts.into_iter().flat_map(|p| p.0).collect(), samples)
+        let parts: Vec<(Vec<f64>, Counts)> = parallel_map(chunks, render_rows);
+        let counts = Counts { samples: parts.iter().map(|p| p.1.samples).sum(), lookups: parts.iter().map(|p| p.1.lookups).sum() };
+        (parts.into_iter().flat_map(|p| p.0).collect(), counts)
     }
 
     /// The integral along one ray, `bayestar_volume_render` for the screen point at transverse
@@ -414,7 +418,7 @@ impl<'a> Renderer<'a> {
     /// where their pixel is negligible are skipped too, a run of them at a time: the samples a
     /// ray takes in one pixel are found together (`steps_in_cell`).
     #[allow(clippy::too_many_arguments)]
-    fn ray(&self, c: &[f64; 3], u: &[f64; 3], a: f64, max_distance: f64, steps: &Steps, windows: &[Window], inverse_reach: Option<&[(f64, f64)]>, samples: &mut u64) -> f64 {
+    fn ray(&self, c: &[f64; 3], u: &[f64; 3], a: f64, max_distance: f64, steps: &Steps, windows: &[Window], grid: Option<&[(f64, f64)]>, inverse_reach: Option<&[(f64, f64)]>, counts: &mut Counts) -> f64 {
         let dtheta = steps.dtheta;
         let theta_max = max_distance.atan2(a);
         // Each window within ±θmax, and within it where the distance r = a / cos θ is in range:
@@ -446,13 +450,55 @@ impl<'a> Renderer<'a> {
                 }
                 let mut k = k0;
                 let (mut sin, mut cos) = (-theta_max + k as f64 * dtheta).sin_cos();
+                // Turned through n samples at once, to sample k (a sin and cos cost as much as a lookup).
+                let turned = |(sin, cos): (f64, f64), n: usize, k: usize| match steps.turns.get(n) {
+                    Some(&(s, c)) => (sin * c + cos * s, cos * c - sin * s),
+                    None => (-theta_max + k as f64 * dtheta).sin_cos(),
+                };
+                // Samples before `matters_until` lie in stretches of `grid` that matter.
+                let mut matters_until = 0;
                 while k < k1 {
+                    if let (Some(grid), true) = (grid, k >= matters_until) {
+                        // A stretch of θ where nothing matters at the ray's distances is passed
+                        // over without looking a pixel up (its pixels would all be skipped).
+                        let negligible = |g: usize| {
+                            let (inverse_far, inverse_near) = grid[g];
+                            let (cos_low, cos_high) = steps.grid_cos[g];
+                            cos_high < a * inverse_far || cos_low > a * inverse_near
+                        };
+                        // The first sample at or after stretch g's start, give or take one
+                        // (early rather than late: a sample taken for a stretch that matters
+                        // is only a lookup more).
+                        let first_in = |g: usize| {
+                            let start = -0.5 * PI + g as f64 * (PI / THETA_GRID as f64);
+                            ((start + theta_max) / dtheta - 1e-6).ceil().max(0.0) as usize
+                        };
+                        let g = grid_cell(-theta_max + k as f64 * dtheta);
+                        let mut end = g;
+                        while end < THETA_GRID && negligible(end) {
+                            end += 1;
+                        }
+                        if end > g {
+                            let next = first_in(end).clamp(k + 1, k1);
+                            let n = next - k;
+                            k = next;
+                            if k < k1 {
+                                (sin, cos) = turned((sin, cos), n, k);
+                            }
+                            continue;
+                        }
+                        while end < THETA_GRID && !negligible(end) {
+                            end += 1;
+                        }
+                        matters_until = if end < THETA_GRID { first_in(end).max(k + 1) } else { usize::MAX };
+                    }
                     // Sky direction ∝ c + z u with z = a tan θ, i.e. cos θ ĉ + sin θ u (a unit
                     // vector: ĉ ⊥ u), and where it turns next (d/dθ of the direction).
                     let v = [cos * c_unit[0] + sin * u[0], cos * c_unit[1] + sin * u[1], cos * c_unit[2] + sin * u[2]];
                     let tangent = [cos * u[0] - sin * c_unit[0], cos * u[1] - sin * c_unit[1], cos * u[2] - sin * c_unit[2]];
                     let (h, edges) = machine_cell(&v);
                     self.find(h, &mut lookup);
+                    counts.lookups += 1;
                     let i = lookup.index;
                     // Samples k .. k + run are all in pixel i.
                     let run = (1 + steps_in_cell(edges, self.orders[i], dtheta, &v, &tangent)).min((k1 - k) as u64) as usize;
@@ -465,12 +511,7 @@ impl<'a> Renderer<'a> {
                     k += run;
                     if w == 0.0 || cos + drift < cos_far || cos - drift > cos_near {
                         if k < k1 {
-                            // Turned through the run at once (a sin and cos cost as much as
-                            // a lookup).
-                            (sin, cos) = match steps.turns.get(run) {
-                                Some(&(s, c)) => (sin * c + cos * s, cos * c - sin * s),
-                                None => (-theta_max + k as f64 * dtheta).sin_cos(),
-                            };
+                            (sin, cos) = turned((sin, cos), run, k);
                         }
                         continue;
                     }
@@ -479,7 +520,7 @@ impl<'a> Renderer<'a> {
                         let run_sum;
                         (run_sum, sin, cos) = run_inside(self.gaussian_scale(i), a, sin, cos, run, steps);
                         sum += run_sum * w;
-                        *samples += run as u64;
+                        counts.samples += run as u64;
                         continue;
                     }
                     // The integrand at r = a / cos θ, times dz / dθ = a / cos² θ.
@@ -495,7 +536,7 @@ impl<'a> Renderer<'a> {
                         (sin, cos) = (sin * cos_step + cos * sin_step, cos * cos_step - sin * sin_step);
                     }
                     sum += run_sum * w;
-                    *samples += taken;
+                    counts.samples += taken;
                 }
             }
             sum *= dtheta;
@@ -514,7 +555,8 @@ impl<'a> Renderer<'a> {
                     let v = [c[0] + z * u[0], c[1] + z * u[1], c[2] + z * u[2]];
                     sum += self.density(&v, (a * a + z * z).sqrt(), &mut lookup);
                 }
-                *samples += k1.saturating_sub(k0) as u64;
+                counts.samples += k1.saturating_sub(k0) as u64;
+                counts.lookups += k1.saturating_sub(k0) as u64;
             }
             sum *= dz;
         }
@@ -567,7 +609,11 @@ impl<'a> Renderer<'a> {
     /// the great circle through e(φ') = cos φ' e0 + sin φ' e1 and u, which is the bin centre's
     /// circle turned about u by at most half the bin width, so widening every cell by that much
     /// makes the windows hold for the whole bin.
-    fn theta_windows(&self, cells: &[Cell], e0: &[f64; 3], e1: &[f64; 3], u: &[f64; 3]) -> Vec<Vec<Window>> {
+    ///
+    /// And per direction, `Pruning::grid`: per stretch of θ of `THETA_GRID`'s, the distances
+    /// where some cell whose window covers it matters — merged windows join the distances of
+    /// all the cells they cover, which on wide maps is everything.
+    fn theta_windows(&self, cells: &[Cell], e0: &[f64; 3], e1: &[f64; 3], u: &[f64; 3]) -> (Vec<Vec<Window>>, Vec<(f64, f64)>) {
         let half_bin = PI / PHI_BINS as f64;
         // Each cell's widened radius as (cos, sin): whether a cell is near the circle is told
         // from the sine of its angle to the circle's plane (n · centre), not the angle: an asin
@@ -579,7 +625,8 @@ impl<'a> Renderer<'a> {
                 (radius < 0.5 * PI).then(|| (radius.cos(), radius.sin()))
             })
             .collect();
-        (0..PHI_BINS)
+        let mut grid = vec![(f64::INFINITY, f64::NEG_INFINITY); PHI_BINS * THETA_GRID];
+        let windows = (0..PHI_BINS)
             .map(|b| {
                 let phi = -PI + (b as f64 + 0.5) * 2.0 * half_bin;
                 let e = [phi.cos() * e0[0] + phi.sin() * e1[0], phi.cos() * e0[1] + phi.sin() * e1[1], phi.cos() * e0[2] + phi.sin() * e1[2]];
@@ -602,9 +649,24 @@ impl<'a> Renderer<'a> {
                     };
                     windows.push(Window { theta: (theta - half, theta + half), r: (cell.r_min, cell.r_max) });
                 }
+                let stretches = &mut grid[b * THETA_GRID..(b + 1) * THETA_GRID];
+                for w in &windows {
+                    // As inverse_reach: (1 / r_max, 1 / r_min).
+                    let inverse = (if w.r.1 > 0.0 { 1.0 / w.r.1 } else { f64::INFINITY }, if w.r.0 > 0.0 { 1.0 / w.r.0 } else { f64::INFINITY });
+                    for shift in [-2.0 * PI, 0.0, 2.0 * PI] {
+                        let (lo, hi) = (w.theta.0 + shift, w.theta.1 + shift);
+                        if hi < -0.5 * PI || lo > 0.5 * PI {
+                            continue;
+                        }
+                        for e in &mut stretches[grid_cell(lo)..=grid_cell(hi)] {
+                            *e = (e.0.min(inverse.0), e.1.max(inverse.1));
+                        }
+                    }
+                }
                 merge(windows)
             })
-            .collect()
+            .collect();
+        (windows, grid)
     }
 }
 
@@ -821,15 +883,26 @@ fn interleave(x: u64) -> u64 {
     (x | (x << 1)) & 0x5555_5555_5555_5555
 }
 
-/// The sampling step in θ, and (sin, cos) of its first multiples.
+/// The sampling step in θ, and (sin, cos) of its first multiples; and the range of cos θ over
+/// each stretch of `Pruning::grid` (widened by 1e-12 for the carried cos's drift).
 struct Steps {
     dtheta: f64,
     turns: Vec<(f64, f64)>,
+    grid_cos: Vec<(f64, f64)>,
 }
 
 impl Steps {
     fn new(dtheta: f64) -> Steps {
-        Steps { dtheta, turns: (0..64).map(|n| (n as f64 * dtheta).sin_cos()).collect() }
+        let grid_cos = (0..THETA_GRID)
+            .map(|g| {
+                let width = PI / THETA_GRID as f64;
+                let (lo, hi) = (-0.5 * PI + g as f64 * width, -0.5 * PI + (g + 1) as f64 * width);
+                let (c_lo, c_hi) = (lo.cos(), hi.cos());
+                let high = if lo <= 0.0 && hi >= 0.0 { 1.0 } else { c_lo.max(c_hi) };
+                (c_lo.min(c_hi) - 1e-12, high + 1e-12)
+            })
+            .collect();
+        Steps { dtheta, turns: (0..64).map(|n| (n as f64 * dtheta).sin_cos()).collect(), grid_cos }
     }
 }
 
@@ -842,6 +915,9 @@ struct Pruning {
     inverse_reach: Vec<(f64, f64)>,
     /// The face's θ windows per screen direction, from `cells` (`theta_windows`).
     windows: Vec<Vec<Window>>,
+    /// Per screen direction (as `windows`) and stretch of θ (`grid_cell`), the union of the
+    /// inverse distances (1 / r_max, 1 / r_min) where the cells whose windows cover it matter.
+    grid: Vec<(f64, f64)>,
 }
 
 /// How one face is rendered: its geometry and what may be skipped (`Renderer::plan_face`).
@@ -868,6 +944,13 @@ impl FacePlan {
 struct Peaks {
     of_pixel: Vec<f64>,
     max: f64,
+}
+
+/// What rendering took: integrand evaluations and pixel lookups.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    samples: u64,
+    lookups: u64,
 }
 
 /// The pixel found for the last sample: its range of machine-order indices.
@@ -921,6 +1004,14 @@ const WHOLE_RAY: Window = Window { theta: (-0.5 * PI, 0.5 * PI), r: (f64::NEG_IN
 
 /// The first estimate of a face's peak reads every PEAK_STRIDE-th ray each way (1/64 of them).
 const PEAK_STRIDE: usize = 8;
+
+/// Stretches of θ in `Pruning::grid` (over −π/2 … π/2: 0.012 rad each, 16 samples at order 9).
+const THETA_GRID: usize = 256;
+
+/// The stretch of `Pruning::grid` holding θ (clamped to −π/2 … π/2).
+fn grid_cell(theta: f64) -> usize {
+    (((theta + 0.5 * PI) / PI * THETA_GRID as f64).max(0.0) as usize).min(THETA_GRID - 1)
+}
 
 /// Screen directions sharing a list of θ windows.
 const PHI_BINS: usize = 720;
@@ -1337,6 +1428,31 @@ mod tests {
     /// What is skipped (cells, and runs of samples in negligible pixels) changes no pixel of a
     /// face by more than `TOLERANCE` of its peak, on the project's example maps (so no shared
     /// data), against the sums over every sample.
+    /// Passing over the stretches of θ where no cell matters at a ray's distances (`Pruning::grid`)
+    /// leaves out only samples the pixels' own reach would leave out: the same image, with fewer
+    /// lookups.
+    #[test]
+    fn grid_skips_only_what_pixels_skip() {
+        let path = format!("{}/www/examples/simulated-bbh.fits.gz", env!("CARGO_MANIFEST_DIR"));
+        let map = crate::skymap::read(&std::fs::read(&path).expect("an example map")).expect("readable");
+        let max_distance = crate::gwskynet::sky_inputs(&map).expect("sky inputs").max_distance;
+        let rot = principal_axes(&map).expect("axes");
+        let renderer = Renderer::new(&map).expect("renderer");
+        for axes in FACES {
+            let size = 64;
+            let plan = renderer.plan_face(&rot, max_distance, axes, size);
+            let (with_grid, counts) = renderer.render_planned_rows(&plan, 0..size);
+            let mut without = renderer.plan_face(&rot, max_distance, axes, size);
+            without.pruning.as_mut().expect("a pruned face").grid.fill((0.0, f64::INFINITY));
+            let (plain, plain_counts) = renderer.render_planned_rows(&without, 0..size);
+            let peak = plain.iter().fold(0f64, |m, v| m.max(*v));
+            let worst = with_grid.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(worst <= 1e-12 * peak, "{axes:?}: off by {worst:e} of a peak {peak:e}");
+            assert_eq!(counts.samples, plain_counts.samples, "{axes:?}: the same samples");
+            assert!(counts.lookups < plain_counts.lookups, "{axes:?}: {} lookups with the grid, {} without: nothing passed over", counts.lookups, plain_counts.lookups);
+        }
+    }
+
     #[test]
     fn skipping_stays_within_tolerance() {
         for name in ["simulated-bbh.fits.gz"] {
@@ -1350,7 +1466,8 @@ mod tests {
                 let size = 48;
                 let (skipping, stats) = renderer.render_face(&rot, max_distance, axes, size);
                 let plan = renderer.plan_face(&rot, max_distance, axes, size);
-                let (every, all_samples) = renderer.render_face_with(&plan, None, 1, 0..size);
+                let (every, all) = renderer.render_face_with(&plan, None, 1, 0..size);
+                let all_samples = all.samples;
                 let peak = every.iter().fold(0f64, |m, v| m.max(*v));
                 let worst = skipping.iter().zip(&every).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
                 assert!(peak > 0.0);
