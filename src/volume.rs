@@ -1005,8 +1005,9 @@ const WHOLE_RAY: Window = Window { theta: (-0.5 * PI, 0.5 * PI), r: (f64::NEG_IN
 /// The first estimate of a face's peak reads every PEAK_STRIDE-th ray each way (1/64 of them).
 const PEAK_STRIDE: usize = 8;
 
-/// Stretches of θ in `Pruning::grid` (over −π/2 … π/2: 0.012 rad each, 16 samples at order 9).
-const THETA_GRID: usize = 256;
+/// Stretches of θ in `Pruning::grid` (over −π/2 … π/2: 0.025 rad each, 32 samples at order 9;
+/// 128 was 1–2% faster than 256 or 512 on wide maps, natively and in wasm, and as fast as 64).
+const THETA_GRID: usize = 128;
 
 /// The stretch of `Pruning::grid` holding θ (clamped to −π/2 … π/2).
 fn grid_cell(theta: f64) -> usize {
