@@ -1426,18 +1426,21 @@ mod tests {
         }
     }
 
-    /// What is skipped (cells, and runs of samples in negligible pixels) changes no pixel of a
-    /// face by more than `TOLERANCE` of its peak, on the project's example maps (so no shared
-    /// data), against the sums over every sample.
+    /// One of the page's example maps (www/examples), its cube's half-width and principal axes.
+    fn example_map(name: &str) -> (SkyMap, f64, [[f64; 3]; 3]) {
+        let path = format!("{}/www/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        let map = crate::skymap::read(&std::fs::read(&path).expect("an example map")).expect("readable");
+        let max_distance = crate::gwskynet::sky_inputs(&map).expect("sky inputs").max_distance;
+        let rot = principal_axes(&map).expect("axes");
+        (map, max_distance, rot)
+    }
+
     /// Passing over the stretches of θ where no cell matters at a ray's distances (`Pruning::grid`)
     /// leaves out only samples the pixels' own reach would leave out: the same image, with fewer
     /// lookups.
     #[test]
     fn grid_skips_only_what_pixels_skip() {
-        let path = format!("{}/www/examples/simulated-bbh.fits.gz", env!("CARGO_MANIFEST_DIR"));
-        let map = crate::skymap::read(&std::fs::read(&path).expect("an example map")).expect("readable");
-        let max_distance = crate::gwskynet::sky_inputs(&map).expect("sky inputs").max_distance;
-        let rot = principal_axes(&map).expect("axes");
+        let (map, max_distance, rot) = example_map("simulated-bbh.fits.gz");
         let renderer = Renderer::new(&map).expect("renderer");
         for axes in FACES {
             let size = 64;
@@ -1454,13 +1457,13 @@ mod tests {
         }
     }
 
+    /// What is skipped (cells, and runs of samples in negligible pixels) changes no pixel of a
+    /// face by more than `TOLERANCE` of its peak, on the project's example maps (so no shared
+    /// data), against the sums over every sample.
     #[test]
     fn skipping_stays_within_tolerance() {
         for name in ["simulated-bbh.fits.gz"] {
-            let path = format!("{}/www/examples/{name}", env!("CARGO_MANIFEST_DIR"));
-            let map = crate::skymap::read(&std::fs::read(&path).expect("an example map")).expect("readable");
-            let max_distance = crate::gwskynet::sky_inputs(&map).expect("sky inputs").max_distance;
-            let rot = principal_axes(&map).expect("axes");
+            let (map, max_distance, rot) = example_map(name);
             let renderer = Renderer::new(&map).expect("renderer");
             for axes in FACES {
                 // A coarser image than GWSkyNet's: every sample of every ray is costly.
