@@ -9,8 +9,8 @@
 //! cut into coarse cells, and a ray is sampled only where it passes through a cell holding
 //! some pixel of non-negligible weight, at distances where that weight matters (told per
 //! stretch of the ray's elevation angle, `Pruning::grid`); and within those, a run of samples in
-//! one pixel is skipped where that pixel is negligible at the run's distances. What the skipped samples could add is bounded for every image and kept under
-//! 10⁻⁶ of its peak (see `Renderer::render_face`). And a sample's HEALPix pixel is found from
+//! one pixel is skipped where that pixel is negligible at the run's distances. What the skipped
+//! samples could add is bounded for every image and kept under 10⁻⁶ of its peak (see `Renderer::render_face`). And a sample's HEALPix pixel is found from
 //! its direction vector, once for all the samples that provably stay in it (`steps_in_cell`):
 //! the same pixels, found faster.
 
@@ -416,7 +416,9 @@ impl<'a> Renderer<'a> {
     ///
     /// Where `inverse_reach` is given (per pixel, `Pruning::inverse_reach`), samples at distances
     /// where their pixel is negligible are skipped too, a run of them at a time: the samples a
-    /// ray takes in one pixel are found together (`steps_in_cell`).
+    /// ray takes in one pixel are found together (`steps_in_cell`). Where `grid` is given (the
+    /// ray's direction's part of `Pruning::grid`), stretches of θ where nothing matters at the
+    /// ray's distances are passed over without lookups.
     #[allow(clippy::too_many_arguments)]
     fn ray(&self, c: &[f64; 3], u: &[f64; 3], a: f64, max_distance: f64, steps: &Steps, windows: &[Window], grid: Option<&[(f64, f64)]>, inverse_reach: Option<&[(f64, f64)]>, counts: &mut Counts) -> f64 {
         let dtheta = steps.dtheta;
