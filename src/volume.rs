@@ -10,9 +10,10 @@
 //! some pixel of non-negligible weight, at distances where that weight matters (told per
 //! stretch of the ray's elevation angle, `Pruning::grid`); and within those, a run of samples in
 //! one pixel is skipped where that pixel is negligible at the run's distances. What the skipped
-//! samples could add is bounded for every image and kept under 10⁻⁶ of its peak (see `Renderer::render_face`). And a sample's HEALPix pixel is found from
-//! its direction vector, once for all the samples that provably stay in it (`steps_in_cell`):
-//! the same pixels, found faster.
+//! samples could add is bounded for every image and kept under 10⁻⁶ of its peak (see
+//! `Renderer::render_face`). And a sample's HEALPix pixel is found from its direction vector,
+//! once for all the samples that provably stay in it (`steps_in_cell`): the same pixels, found
+//! faster. The samples of a run are summed two at a time (`run_inside`, SIMD lanes).
 
 use crate::eigh3;
 use crate::error::{Error, Result};
