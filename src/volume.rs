@@ -250,13 +250,7 @@ impl<'a> Renderer<'a> {
             .collect();
         // A sample at distance r = a / cos θ matters where a / r_max ≤ cos θ ≤ a / r_min: kept as
         // (1 / r_max, 1 / r_min), so that the test needs no division.
-        let inverse_reach = reach
-            .iter()
-            .map(|r| match *r {
-                None => (f64::INFINITY, f64::NEG_INFINITY),
-                Some((near, far)) => (if far > 0.0 { 1.0 / far } else { f64::INFINITY }, if near > 0.0 { 1.0 / near } else { f64::INFINITY }),
-            })
-            .collect();
+        let inverse_reach = reach.iter().map(|r| r.map_or((f64::INFINITY, f64::NEG_INFINITY), inverse_distances)).collect();
         let cells = self.cells(&reach);
         let (e0, e1, u) = face_axes(rot, axes);
         let (windows, grid) = self.theta_windows(&cells, &e0, &e1, &u);
@@ -306,18 +300,11 @@ impl<'a> Renderer<'a> {
     ///
     /// Skipping: every skipped sample adds less than `prune` · P · dz (P the largest value any
     /// pixel's integrand takes in the cube, see `peaks`), so a pixel misses less than
-    /// `prune` · P · 2 max_distance / √(2π) in all. A first pass skips
-    /// pixels under 10⁻⁶ W; if that bound is above `TOLERANCE` × the image's peak, the face is
-    /// rendered again with `prune` small enough.
+    /// `prune` · P · 2 max_distance / √(2π) in all. `plan_face` takes `FIRST_PRUNE` unless that
+    /// bound is above `TOLERANCE` × a lower estimate of the image's peak (from a subset of its
+    /// rays), and then a `prune` small enough.
     pub fn render_face(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize) -> (Vec<f64>, FaceStats) {
-        self.render_face_rows(rot, max_distance, axes, size, 0..size)
-    }
-
-    /// Rows `rows` of the face `render_face` renders (the same values: what may be skipped is
-    /// decided from the whole face's first estimate, so pieces rendered apart, in other workers,
-    /// put together give the whole face exactly).
-    pub fn render_face_rows(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, FaceStats) {
-        self.render_planned_rows(&self.plan_face(rot, max_distance, axes, size), rows)
+        self.render_planned_rows(&self.plan_face(rot, max_distance, axes, size), 0..size)
     }
 
     /// What may be skipped in a face, decided once for the whole face (`FacePlan`): 6–17% of a
@@ -343,7 +330,9 @@ impl<'a> Renderer<'a> {
         plan
     }
 
-    /// Rows `rows` of the face `plan` is for (`plan_face` on this renderer's map).
+    /// Rows `rows` of the face `plan` is for (`plan_face` on this renderer's map): the same
+    /// values as the whole face's, so pieces rendered apart, in other workers, put together give
+    /// the whole face exactly.
     pub fn render_planned_rows(&self, plan: &FacePlan, rows: std::ops::Range<usize>) -> (Vec<f64>, FaceStats) {
         assert_eq!(plan.pixels, self.map.len(), "a face plan is used with the map it was made for");
         let rows = rows.start.min(plan.size)..rows.end.min(plan.size);
@@ -654,8 +643,7 @@ impl<'a> Renderer<'a> {
                 }
                 let stretches = &mut grid[b * THETA_GRID..(b + 1) * THETA_GRID];
                 for w in &windows {
-                    // As inverse_reach: (1 / r_max, 1 / r_min).
-                    let inverse = (if w.r.1 > 0.0 { 1.0 / w.r.1 } else { f64::INFINITY }, if w.r.0 > 0.0 { 1.0 / w.r.0 } else { f64::INFINITY });
+                    let inverse = inverse_distances(w.r);
                     for shift in [-2.0 * PI, 0.0, 2.0 * PI] {
                         let (lo, hi) = (w.theta.0 + shift, w.theta.1 + shift);
                         if hi < -0.5 * PI || lo > 0.5 * PI {
@@ -1024,6 +1012,13 @@ fn bin_of(phi: f64) -> usize {
     (((phi + PI) / (2.0 * PI) * PHI_BINS as f64) as usize).min(PHI_BINS - 1)
 }
 
+/// Distances r_min ≤ r ≤ r_max as (1 / r_max, 1 / r_min), a bound ≤ 0 as ∞: a sample at
+/// r = a / cos θ lies within them where a · (1 / r_max) ≤ cos θ ≤ a · (1 / r_min), a test
+/// without division (`Pruning::inverse_reach`, `Pruning::grid`).
+fn inverse_distances((near, far): (f64, f64)) -> (f64, f64) {
+    (if far > 0.0 { 1.0 / far } else { f64::INFINITY }, if near > 0.0 { 1.0 / near } else { f64::INFINITY })
+}
+
 fn cross(a: &[f64; 3], b: &[f64; 3]) -> [f64; 3] {
     [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
@@ -1115,14 +1110,11 @@ fn run_inside((mu, sigma): (f64, f64), a: f64, sin: f64, cos: f64, run: usize, s
         let x = q - *q_last;
         let fresh = *since_exact < GaussianSteps::EXACT_EVERY;
         if fresh && x.abs().simd_le(limit).all() {
-            *value *= one + x * (one + x * (f64x2::splat(0.5) + x * (f64x2::splat(1.0 / 6.0) + x * f64x2::splat(1.0 / 24.0))));
+            *value *= exp_step(x);
             *since_exact += 1;
         } else if fresh && x.abs().simd_le(wide_limit).all() {
             // Larger steps (maps narrow in distance, in the Gaussian's tails): the longer series.
-            let x2 = x * x;
-            let low = (one + x) + x2 * (f64x2::splat(1.0 / 2.0) + x * f64x2::splat(1.0 / 6.0));
-            let high = (f64x2::splat(1.0 / 24.0) + x * f64x2::splat(1.0 / 120.0)) + x2 * (f64x2::splat(1.0 / 720.0) + x * f64x2::splat(1.0 / 5040.0));
-            *value *= low + x2 * x2 * (high + x2 * x2 * f64x2::splat(1.0 / 40320.0));
+            *value *= exp_step_wide(x);
             *since_exact += 1;
         } else {
             // One exp: the odd lane's value stepped from the even lane's (short runs, in wide
@@ -1151,19 +1143,24 @@ fn run_inside((mu, sigma): (f64, f64), a: f64, sin: f64, cos: f64, run: usize, s
     (sum, sin, cos)
 }
 
+/// What `exp_step` and `exp_step_wide` work on: an f64, or two lanes of them (`wide::f64x2`).
+trait Lanes: Copy + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> + std::ops::Add<f64, Output = Self> + std::ops::Mul<f64, Output = Self> {}
+impl Lanes for f64 {}
+impl Lanes for wide::f64x2 {}
+
 /// e^x for |x| ≤ `GaussianSteps::SERIES_LIMIT`, from its Taylor series to x⁴ (see `GaussianSteps`).
 #[inline(always)]
-fn exp_step(x: f64) -> f64 {
-    1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
+fn exp_step<T: Lanes>(x: T) -> T {
+    x * (x * (x * (x * (1.0 / 24.0) + 1.0 / 6.0) + 0.5) + 1.0) + 1.0
 }
 
 /// e^x for |x| ≤ `GaussianSteps::WIDE_SERIES_LIMIT`, from its Taylor series to x⁸ (Estrin's
-/// order, as `run_inside`'s lanes).
+/// order).
 #[inline(always)]
-fn exp_step_wide(x: f64) -> f64 {
+fn exp_step_wide<T: Lanes>(x: T) -> T {
     let x2 = x * x;
-    let low = (1.0 + x) + x2 * (1.0 / 2.0 + x * (1.0 / 6.0));
-    let high = (1.0 / 24.0 + x * (1.0 / 120.0)) + x2 * (1.0 / 720.0 + x * (1.0 / 5040.0));
+    let low = (x + 1.0) + x2 * (x * (1.0 / 6.0) + 0.5);
+    let high = (x * (1.0 / 120.0) + 1.0 / 24.0) + x2 * (x * (1.0 / 5040.0) + 1.0 / 720.0);
     low + x2 * x2 * (high + x2 * x2 * (1.0 / 40320.0))
 }
 
@@ -1189,8 +1186,8 @@ struct GaussianSteps {
 impl GaussianSteps {
     const EXACT_EVERY: u32 = 32;
     const SERIES_LIMIT: f64 = 1.0 / 64.0;
-    /// Up to here `run_inside` steps with the series to x⁸ (truncation under e^¼ |x|⁹ / 9! <
-    /// 1.4e-11 relative).
+    /// Up to here steps take the series to x⁸ (`exp_step_wide`; truncation under e^¼ |x|⁹ / 9!
+    /// < 1.4e-11 relative).
     const WIDE_SERIES_LIMIT: f64 = 1.0 / 4.0;
 
     fn new((mu, sigma): (f64, f64)) -> GaussianSteps {
