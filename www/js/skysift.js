@@ -357,9 +357,10 @@ export async function isSkyMap(bytes, name = '') {
   }
 }
 
-/** Helper workers for volume images: one per spare core, at most two. */
-// A helper worker on the CPU backend, from `module` (a compiled wasm module) where it can be
-// passed to it, else fetching the wasm itself.
+/**
+ * A helper worker on the CPU backend, from `module` (a compiled wasm module) where it can be
+ * passed to it, else fetching the wasm itself.
+ */
 async function startHelper(module) {
   const helper = new Skysift('cpu');
   try {
@@ -371,6 +372,7 @@ async function startHelper(module) {
   }
 }
 
+/** Helper workers for volume images: one per spare core, at most two. */
 function volumeHelpersWanted() {
   return Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
 }

@@ -3,7 +3,7 @@
 import init, { Engine, LightCurves, SkyMapFile, classes, version } from '../../pkg/skysift.js';
 
 // The wasm is compiled here and kept: helper workers get the compiled module from this one
-// (`wasmModule`) instead of fetching and compiling 34 MB again: they start in ~25 ms instead of
+// (`wasmModule`) instead of fetching and compiling its 32 MB again: they start in ~25 ms instead of
 // ~150 ms (chromium) and share its compiled code.
 const wasmUrl = new URL('../../pkg/skysift_bg.wasm', import.meta.url);
 let compiled = null;
