@@ -743,7 +743,7 @@ fn run_bench(command: &BenchCommand, out: &mut impl Write) -> Result<()> {
                     let ((s, _, _), (_, stats)) = timed(1, || Ok(renderer.render_face(&rot, sky.max_distance, axes, gwskynet::VOLUME_SIZE)))?;
                     // What a piece of the face rendered apart pays before its rays (the page's workers plan each face once).
                     let ((plan_s, _, _), _) = timed(1, || Ok(renderer.plan_face(&rot, sky.max_distance, axes, gwskynet::VOLUME_SIZE)))?;
-                    faces.push(serde_json::json!({"seconds": s, "plan_s": plan_s, "samples": stats.samples, "lookups": stats.lookups, "cells": stats.cells, "prune": stats.prune}));
+                    faces.push(serde_json::json!({"seconds": s, "plan_s": plan_s, "samples": stats.samples, "lookups": stats.lookups, "by_rule": stats.by_rule, "cells": stats.cells, "prune": stats.prune}));
                 }
                 let line = serde_json::json!({
                     "file": path, "pixels": map.len(), "read_s": read_s, "sky_s": sky_s, "axes_s": axes_s, "faces": faces,
