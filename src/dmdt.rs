@@ -11,8 +11,8 @@
 
 use crate::error::{Error, Result};
 use crate::lightcurve::LightCurve;
-use light_curve_dmdt::ndarray::Array1;
-use light_curve_dmdt::{ArrayGrid, DmDt, ExactErf, GridTrait};
+use light_curve_dmdt::ndarray::{Array1, Array2};
+use light_curve_dmdt::{ArrayGrid, CellIndex, DmDt, ExactErf, GridTrait};
 
 /// Most points one dm–dt image is made from: pairs grow as n²/2 (1.25·10⁹ pairs here).
 pub const MAX_POINTS: usize = 50_000;
@@ -225,12 +225,37 @@ fn check_curve(curve: &LightCurve) -> Result<()> {
     Ok(())
 }
 
+/// `DmDt::points` (the same loop, the same counts) with the two `ArrayGrid` lookups called
+/// directly rather than through `Grid`'s dispatch over grid kinds: when unrelated code elsewhere
+/// in the crate changed, the optimiser left that dispatching lookup a call per pair, and counting
+/// took 1.7 times as long in wasm. Other grid kinds go to the library's loop.
+fn count_pairs(engine: &DmDt<f64>, time: &[f64], mag: &[f64]) -> Array2<u64> {
+    let (light_curve_dmdt::Grid::Array(dt_grid), light_curve_dmdt::Grid::Array(dm_grid)) = (&engine.dt_grid, &engine.dm_grid) else {
+        return engine.points(time, mag);
+    };
+    let mut counts = Array2::zeros(engine.shape());
+    for (i, (&t1, &m1)) in time.iter().zip(mag).enumerate() {
+        for (&t2, &m2) in time[i + 1..].iter().zip(&mag[i + 1..]) {
+            let i_dt = match dt_grid.idx(t2 - t1) {
+                CellIndex::LowerMin => continue,
+                // Times are sorted: every later pair is past the grid too.
+                CellIndex::GreaterMax => break,
+                CellIndex::Value(i_dt) => i_dt,
+            };
+            if let CellIndex::Value(i_dm) = dm_grid.idx(m2 - m1) {
+                counts[(i_dt, i_dm)] += 1;
+            }
+        }
+    }
+    counts
+}
+
 /// The dm–dt image of a cleaned, time-sorted light curve.
 pub fn image(curve: &LightCurve, grid: &Grid, options: ImageOptions) -> Result<Image> {
     check_curve(curve)?;
     let engine = grid.engine()?;
     let (n_dt, n_dm) = grid.shape();
-    let points = engine.points(&curve.time, &curve.mag);
+    let points = count_pairs(&engine, &curve.time, &curve.mag);
     let n_in_grid: u64 = points.iter().sum();
     let counts: Vec<f64> = if options.smear {
         let err = curve.err.as_ref().ok_or_else(|| {
