@@ -1354,15 +1354,19 @@ impl GaussianSteps {
 mod tests {
     use super::*;
 
-    /// Directions everywhere, the poles, the polar-cap edges (|z| = 2/3) and φ = 0 included.
-    fn directions() -> Vec<[f64; 3]> {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut uniform = move || {
+    /// Uniform numbers in [0, 1) from a xorshift generator seeded with `state`.
+    fn uniform_from(mut state: u64) -> impl FnMut() -> f64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    /// Directions everywhere, the poles, the polar-cap edges (|z| = 2/3) and φ = 0 included.
+    fn directions() -> Vec<[f64; 3]> {
+        let mut uniform = uniform_from(0x9E37_79B9_7F4A_7C15);
         let mut out = Vec::new();
         for k in 0..400_000 {
             let z = match k % 4 {
@@ -1602,13 +1606,7 @@ mod tests {
     /// a good part of random runs; where a narrow Gaussian's peak lies between its nodes it does not.
     #[test]
     fn run_rules_follow_their_samples() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut uniform = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = uniform_from(0x2545_F491_4F6C_DD1D);
         let exact = |(mu, sigma): (f64, f64), a: f64, theta0: f64, dtheta: f64, n: usize| -> f64 {
             (0..n)
                 .map(|k| {
