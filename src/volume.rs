@@ -1232,7 +1232,7 @@ impl RunRule {
         let t_spread = (t_high - t_low) * self.outer_to_run * (1.0 + larger(t_high.abs(), t_low.abs()));
         // |ln(x / y)| ≤ |x − y| / min(x, y), without a logarithm.
         let jacobian_spread = 2.0 * (outer_high.1 - outer_low.1).abs() / smaller(outer_high.1, outer_low.1) * self.outer_to_run;
-        // (NaN fails too.)
+        // (A NaN fails here or, through the values, the agreement below.)
         if !(t_spread <= Self::SPREAD && jacobian_spread <= Self::SPREAD) {
             return None;
         }
