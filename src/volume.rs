@@ -167,8 +167,6 @@ pub struct Renderer<'a> {
     /// Per cell of order `INDEX_ORDER` (and one past the last), the pixel holding its first
     /// point: the pixel of any point lies between its cell's entry and the next one's.
     first_pixel: Vec<u32>,
-    /// Whether long runs of samples may be summed by `RunRule`s (tests turn it off to compare).
-    by_rules: bool,
 }
 
 /// The order of `Renderer::first_pixel`'s cells (49 152 of them, 196 kB).
@@ -230,7 +228,7 @@ impl<'a> Renderer<'a> {
             first_pixel.push(i as u32);
         }
         first_pixel.push((starts.len() - 1) as u32);
-        Ok(Renderer { map, starts, weight, max_order, orders, first_pixel, by_rules: true })
+        Ok(Renderer { map, starts, weight, max_order, orders, first_pixel })
     }
 
     /// What a face's rendering may skip: the samples at which a pixel's integrand is under
@@ -318,7 +316,8 @@ impl<'a> Renderer<'a> {
     /// face's rendering time (measured on S190425z and S190412m, natively and in wasm), which
     /// pieces of the face rendered apart (the page's bands of rows) need not each pay again.
     pub fn plan_face(&self, rot: &[[f64; 3]; 3], max_distance: f64, axes: (usize, usize), size: usize) -> FacePlan {
-        let mut plan = FacePlan { rot: *rot, max_distance, axes, size, pruning: None, prune: 0.0, pixels: self.map.len() };
+        let steps = Steps::new(self.dtheta(), true);
+        let mut plan = FacePlan { rot: *rot, max_distance, axes, size, steps, pruning: None, prune: 0.0, pixels: self.map.len() };
         let peaks = self.peaks(max_distance);
         let bound_per_prune = peaks.max * 2.0 * max_distance / (2.0 * PI).sqrt();
         let first = self.pruning(FIRST_PRUNE, &peaks, rot, axes);
@@ -377,9 +376,8 @@ impl<'a> Renderer<'a> {
     /// and the samples and lookups it took; with `stride` > 1 only every stride-th ray each way
     /// (the same rays as the whole face's; `rows` then counts the rays kept).
     fn render_face_with(&self, plan: &FacePlan, pruning: Option<&Pruning>, stride: usize, rows: std::ops::Range<usize>) -> (Vec<f64>, Counts) {
-        let &FacePlan { rot, max_distance, axes, size, .. } = plan;
+        let &FacePlan { rot, max_distance, axes, size, ref steps, .. } = plan;
         let (e0, e1, u) = face_axes(&rot, axes);
-        let steps = Steps::new(self.dtheta(), self.by_rules);
         let inverse_reach = pruning.map(|p| &p.inverse_reach[..]);
         let s: Vec<f64> = linspace(-max_distance, max_distance, size).into_iter().step_by(stride.max(1)).collect();
         // Rows are independent: natively they are shared among threads.
@@ -397,14 +395,14 @@ impl<'a> Renderer<'a> {
                         }
                         _ => (&[WHOLE_RAY], None),
                     };
-                    out.push(self.ray(&c, &u, a, max_distance, &steps, windows, grid, inverse_reach, &mut counts));
+                    out.push(self.ray(&c, &u, a, max_distance, steps, windows, grid, inverse_reach, &mut counts));
                 }
             }
             (out, counts)
         };
         let chunks = split_rows(rows);
         let parts: Vec<(Vec<f64>, Counts)> = parallel_map(chunks, render_rows);
-        let counts = Counts { samples: parts.iter().map(|p| p.1.samples).sum(), lookups: parts.iter().map(|p| p.1.lookups).sum(), by_rule: parts.iter().map(|p| p.1.by_rule).sum() };
+        let counts = parts.iter().fold(Counts::default(), |all, part| all + part.1);
         (parts.into_iter().flat_map(|p| p.0).collect(), counts)
     }
 
@@ -940,6 +938,9 @@ pub struct FacePlan {
     max_distance: f64,
     axes: (usize, usize),
     size: usize,
+    /// The map's sampling step and what goes with it (made once: its run rules are ~4 000 sines
+    /// and cosines, and the page renders a face in bands).
+    steps: Steps,
     /// None: nothing is skipped.
     pruning: Option<Pruning>,
     prune: f64,
@@ -967,6 +968,13 @@ struct Counts {
     lookups: u64,
     /// Samples summed by a `RunRule`.
     by_rule: u64,
+}
+
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, other: Counts) -> Counts {
+        Counts { samples: self.samples + other.samples, lookups: self.lookups + other.lookups, by_rule: self.by_rule + other.by_rule }
+    }
 }
 
 /// The pixel found for the last sample: its range of machine-order indices.
@@ -1656,13 +1664,12 @@ mod tests {
     #[test]
     fn rules_change_faces_by_little() {
         let (map, max_distance, rot) = example_map("simulated-bbh.fits.gz");
-        let mut renderer = Renderer::new(&map).expect("renderer");
+        let renderer = Renderer::new(&map).expect("renderer");
         for axes in FACES {
             let size = 64;
-            let plan = renderer.plan_face(&rot, max_distance, axes, size);
-            renderer.by_rules = true;
+            let mut plan = renderer.plan_face(&rot, max_distance, axes, size);
             let (by_rules, counts) = renderer.render_planned_rows(&plan, 0..size);
-            renderer.by_rules = false;
+            plan.steps = Steps::new(plan.steps.dtheta, false);
             let (by_samples, sample_counts) = renderer.render_planned_rows(&plan, 0..size);
             let peak = by_samples.iter().fold(0f64, |m, v| m.max(*v));
             let worst = by_rules.iter().zip(&by_samples).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
