@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::lightcurve::LightCurve;
-use light_curve_dmdt::ndarray::{Array1, Array2};
+use light_curve_dmdt::ndarray::Array1;
 use light_curve_dmdt::{ArrayGrid, CellIndex, DmDt, ExactErf, GridTrait};
 
 /// Most points one dm–dt image is made from: pairs grow as n²/2 (1.25·10⁹ pairs here).
@@ -132,12 +132,13 @@ impl Grid {
         (self.dt_edges.len() - 1, self.dm_edges.len() - 1)
     }
 
-    fn engine(&self) -> Result<DmDt<f64>> {
+    /// The Δt and Δm axes as light-curve-dmdt grids, their edges checked.
+    fn axes(&self) -> Result<(ArrayGrid<f64>, ArrayGrid<f64>)> {
         check_edges(&self.dt_edges, "dt")?;
         check_edges(&self.dm_edges, "dm")?;
         let dt = ArrayGrid::new(Array1::from(self.dt_edges.clone())).map_err(|e| Error::Option(format!("dt edges: {e}")))?;
         let dm = ArrayGrid::new(Array1::from(self.dm_edges.clone())).map_err(|e| Error::Option(format!("dm edges: {e}")))?;
-        Ok(DmDt::from_grids(dt, dm))
+        Ok((dt, dm))
     }
 }
 
@@ -225,37 +226,39 @@ fn check_curve(curve: &LightCurve) -> Result<()> {
     Ok(())
 }
 
-/// `DmDt::points` (the same loop, the same counts) with the two `ArrayGrid` lookups called
-/// directly rather than through `Grid`'s dispatch over grid kinds: when unrelated code elsewhere
-/// in the crate changed, the optimiser left that dispatching lookup a call per pair, and counting
-/// took 1.7 times as long in wasm. Other grid kinds go to the library's loop.
-fn count_pairs(engine: &DmDt<f64>, time: &[f64], mag: &[f64]) -> Array2<u64> {
-    let (light_curve_dmdt::Grid::Array(dt_grid), light_curve_dmdt::Grid::Array(dm_grid)) = (&engine.dt_grid, &engine.dm_grid) else {
-        return engine.points(time, mag);
-    };
-    let mut counts = Array2::zeros(engine.shape());
+/// Every pair i < j of a time-sorted light curve that falls in the grid, as (i, j, Δt pixel,
+/// Δm pixel), given to `visit` until it returns false. `DmDt::points`' loop, with the
+/// `ArrayGrid` lookups called directly rather than through the library's `Grid` dispatch over grid
+/// kinds: when unrelated code elsewhere in the crate changed, the optimiser left that dispatching
+/// lookup a call per pair, and counting took 1.7 times as long in wasm.
+fn visit_pairs(dt: &ArrayGrid<f64>, dm: &ArrayGrid<f64>, time: &[f64], mag: &[f64], mut visit: impl FnMut(usize, usize, usize, usize) -> bool) {
     for (i, (&t1, &m1)) in time.iter().zip(mag).enumerate() {
-        for (&t2, &m2) in time[i + 1..].iter().zip(&mag[i + 1..]) {
-            let i_dt = match dt_grid.idx(t2 - t1) {
+        for (j, (&t2, &m2)) in (i + 1..).zip(time[i + 1..].iter().zip(&mag[i + 1..])) {
+            let i_dt = match dt.idx(t2 - t1) {
                 CellIndex::LowerMin => continue,
                 // Times are sorted: every later pair is past the grid too.
                 CellIndex::GreaterMax => break,
                 CellIndex::Value(i_dt) => i_dt,
             };
-            if let CellIndex::Value(i_dm) = dm_grid.idx(m2 - m1) {
-                counts[(i_dt, i_dm)] += 1;
+            if let CellIndex::Value(i_dm) = dm.idx(m2 - m1) {
+                if !visit(i, j, i_dt, i_dm) {
+                    return;
+                }
             }
         }
     }
-    counts
 }
 
 /// The dm–dt image of a cleaned, time-sorted light curve.
 pub fn image(curve: &LightCurve, grid: &Grid, options: ImageOptions) -> Result<Image> {
     check_curve(curve)?;
-    let engine = grid.engine()?;
+    let (dt, dm) = grid.axes()?;
     let (n_dt, n_dm) = grid.shape();
-    let points = count_pairs(&engine, &curve.time, &curve.mag);
+    let mut points = vec![0u64; n_dt * n_dm];
+    visit_pairs(&dt, &dm, &curve.time, &curve.mag, |_, _, i_dt, i_dm| {
+        points[i_dt * n_dm + i_dm] += 1;
+        true
+    });
     let n_in_grid: u64 = points.iter().sum();
     let counts: Vec<f64> = if options.smear {
         let err = curve.err.as_ref().ok_or_else(|| {
@@ -265,7 +268,7 @@ pub fn image(curve: &LightCurve, grid: &Grid, options: ImageOptions) -> Result<I
         if err2.contains(&0.0) {
             return Err(Error::Value(format!("smearing needs errors above zero; {} has a zero error", curve.label())));
         }
-        engine.gausses::<ExactErf>(&curve.time, &curve.mag, &err2).iter().copied().collect()
+        DmDt::from_grids(dt, dm).gausses::<ExactErf>(&curve.time, &curve.mag, &err2).iter().copied().collect()
     } else {
         points.iter().map(|&c| c as f64).collect()
     };
@@ -306,26 +309,15 @@ pub fn pairs_in_pixel(curve: &LightCurve, grid: &Grid, i_dt: usize, i_dm: usize,
     if i_dt >= n_dt || i_dm >= n_dm {
         return Err(Error::Option(format!("pixel ({i_dt}, {i_dm}) is outside the {n_dt} × {n_dm} grid")));
     }
-    let engine = grid.engine()?;
-    let (t, m) = (&curve.time, &curve.mag);
+    let (dt, dm) = grid.axes()?;
     let mut out = Vec::new();
-    for i in 0..t.len() {
-        for j in i + 1..t.len() {
-            let dt_cell = engine.dt_grid.idx(t[j] - t[i]);
-            match dt_cell {
-                light_curve_dmdt::CellIndex::GreaterMax => break,
-                light_curve_dmdt::CellIndex::Value(k) if k == i_dt => {
-                    if matches!(engine.dm_grid.idx(m[j] - m[i]), light_curve_dmdt::CellIndex::Value(k) if k == i_dm) {
-                        out.push((i, j));
-                        if out.len() >= limit {
-                            return Ok(out);
-                        }
-                    }
-                }
-                _ => {}
-            }
+    visit_pairs(&dt, &dm, &curve.time, &curve.mag, |i, j, in_dt, in_dm| {
+        if (in_dt, in_dm) != (i_dt, i_dm) {
+            return true;
         }
-    }
+        out.push((i, j));
+        out.len() < limit
+    });
     Ok(out)
 }
 
