@@ -35,9 +35,13 @@ export async function launch({ webgpu }) {
   };
 }
 
-/** A page that records console errors, uncaught errors and every request that leaves 127.0.0.1. */
-export async function openPage(session, path) {
+/**
+ * A page that records console errors, uncaught errors and every request that leaves 127.0.0.1.
+ * `prepare(context)`, where given, runs before the page is opened (routes, say).
+ */
+export async function openPage(session, path, { prepare } = {}) {
   const context = await session.browser.newContext({ viewport: { width: 1200, height: 1000 } });
+  await prepare?.(context);
   const page = await context.newPage();
   const log = { errors: [], external: [], console: [] };
   page.on('pageerror', (e) => log.errors.push(String(e)));

@@ -117,21 +117,18 @@ test('dropped on the page, bad files (10^6 and 10^7 points too) show their messa
 test('without WebAssembly SIMD the page says so plainly instead of failing to compile', async () => {
   const session = await launch({ webgpu: false });
   try {
-    const context = await session.browser.newContext();
-    await context.route('**/www/js/worker.js', async (route) => {
-      const response = await route.fetch();
-      const noSimd = 'const validate = WebAssembly.validate; WebAssembly.validate = (bytes) => (bytes.byteLength === 29 ? false : validate(bytes));\n';
-      await route.fulfill({ response, body: noSimd + (await response.text()) });
+    const { page, log } = await openPage(session, '/www/?backend=cpu', {
+      prepare: (context) => context.route('**/www/js/worker.js', async (route) => {
+        const response = await route.fetch();
+        const noSimd = 'const validate = WebAssembly.validate; WebAssembly.validate = (bytes) => (bytes.byteLength === 29 ? false : validate(bytes));\n';
+        await route.fulfill({ response, body: noSimd + (await response.text()) });
+      }),
     });
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(session.base + '/www/?backend=cpu');
     const message = page.locator('#message');
     await message.waitFor({ state: 'visible', timeout: 60000 });
     assert.match(await message.textContent(), /skysift could not start: this browser has no WebAssembly SIMD, which skysift needs \(Chrome or Edge 91, Firefox 89, Safari 16\.4 or later\)/);
     assert.equal(await page.locator('#backend').textContent(), 'failed to start');
-    assert.deepEqual(errors, []);
+    assert.deepEqual(log.errors, []);
   } finally {
     await session.close();
   }
