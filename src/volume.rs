@@ -1659,6 +1659,12 @@ mod tests {
         assert!(exact(narrow, a, theta0, steps.dtheta, n) > 0.5 * peak_at);
     }
 
+    /// The largest difference between two renderings of a face, and the second one's peak.
+    fn off_by(image: &[f64], reference: &[f64]) -> (f64, f64) {
+        let peak = reference.iter().fold(0f64, |m, v| m.max(*v));
+        (image.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max), peak)
+    }
+
     /// Summing long runs by their rules changes the example map's faces by under 1e-9 of their
     /// peaks, against sums over every sample.
     #[test]
@@ -1671,8 +1677,7 @@ mod tests {
             let (by_rules, counts) = renderer.render_planned_rows(&plan, 0..size);
             plan.steps = Steps::new(plan.steps.dtheta, false);
             let (by_samples, sample_counts) = renderer.render_planned_rows(&plan, 0..size);
-            let peak = by_samples.iter().fold(0f64, |m, v| m.max(*v));
-            let worst = by_rules.iter().zip(&by_samples).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let (worst, peak) = off_by(&by_rules, &by_samples);
             assert!(worst <= 1e-9 * peak, "{axes:?}: off by {worst:e} of a peak {peak:e}");
             assert_eq!(counts.samples, sample_counts.samples, "{axes:?}: the same samples");
             // This map is coarse (order 9 at most: runs are short); in real wide maps most samples are.
@@ -1695,8 +1700,7 @@ mod tests {
             let mut without = renderer.plan_face(&rot, max_distance, axes, size);
             without.pruning.as_mut().expect("a pruned face").grid.fill((0.0, f64::INFINITY));
             let (plain, plain_counts) = renderer.render_planned_rows(&without, 0..size);
-            let peak = plain.iter().fold(0f64, |m, v| m.max(*v));
-            let worst = with_grid.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let (worst, peak) = off_by(&with_grid, &plain);
             assert!(worst <= 1e-12 * peak, "{axes:?}: off by {worst:e} of a peak {peak:e}");
             assert_eq!(counts.samples, plain_counts.samples, "{axes:?}: the same samples");
             assert!(counts.lookups < plain_counts.lookups, "{axes:?}: {} lookups with the grid, {} without: nothing passed over", counts.lookups, plain_counts.lookups);
@@ -1718,8 +1722,7 @@ mod tests {
                 let plan = renderer.plan_face(&rot, max_distance, axes, size);
                 let (every, all) = renderer.render_face_with(&plan, None, 1, 0..size);
                 let all_samples = all.samples;
-                let peak = every.iter().fold(0f64, |m, v| m.max(*v));
-                let worst = skipping.iter().zip(&every).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                let (worst, peak) = off_by(&skipping, &every);
                 assert!(peak > 0.0);
                 assert!(worst <= TOLERANCE * peak, "{name} {axes:?}: off by {worst:e} of a peak {peak:e}");
                 assert!(stats.samples * 2 < all_samples, "{name} {axes:?}: {} of {all_samples} samples taken: nothing skipped", stats.samples);
