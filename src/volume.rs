@@ -726,7 +726,7 @@ fn machine_cell(v: &[f64; 3]) -> (u64, Edges) {
 }
 
 /// atan2(y, x) in quarter turns, in [0, 4] (4 only by rounding, for y just under 0), within
-/// ~4e-16 of `f64::atan2`'s (`quarter_turns_follow_atan2`); 0 for x = y = 0. Inlined, for
+/// ~9e-16 of `f64::atan2`'s (`quarter_turns_follow_atan2`); 0 for x = y = 0 (and NaN). Inlined, for
 /// `machine_cell`: in wasm `f64::atan2` is a call into compiler-builtins' port of musl's atan2
 /// and atan, which took 10% of the volume rendering's time there (node profile of S190718y).
 /// The argument is brought to |u| ≤ tan(π/8) (octant symmetries, and atan x = π/4 +
