@@ -28,6 +28,9 @@ export async function launch({ webgpu }) {
     browser,
     base,
     async close() {
+      // A request still in a route (`openPage`'s prepare) when the browser closes would reject
+      // after the test ("route.fetch: Target page, context or browser has been closed").
+      for (const context of browser.contexts()) await context.unrouteAll({ behavior: 'ignoreErrors' });
       await browser.close();
       server.close();
       rmSync(profile, { recursive: true, force: true });
