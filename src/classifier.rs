@@ -224,7 +224,20 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
     let mut image = vec![0f32; CHANNELS * plane];
     let mut by_channel: [Option<&LightCurve>; CHANNELS] = [None; CHANNELS];
     let mut warnings = Vec::new();
-    for curve in curves {
+    // A band with fewer than MIN_POINTS points beside one with enough is left out: training
+    // never saw such a band (its subsets kept 10 or more epochs), and its empty features read as
+    // far outside the training data (a ZTF Mira/LPV star with 2 g points and 118 r points was
+    // called an RR Lyrae star with probability 1.0). The other band then stands in for it.
+    let enough = |c: &&&LightCurve| c.len() >= MIN_POINTS;
+    let curves: Vec<&LightCurve> = if curves.iter().any(|c| enough(&c)) {
+        for sparse in curves.iter().filter(|c| !enough(c)) {
+            warnings.push(format!("{}: only {} points, left out (the classifier reads bands of {MIN_POINTS} points or more)", sparse.label(), sparse.len()));
+        }
+        curves.iter().filter(enough).copied().collect()
+    } else {
+        curves.to_vec()
+    };
+    for &curve in &curves {
         let channel = match band_channel(curve.band.as_deref()) {
             Some(c) => c,
             None if curves.len() == 1 => {
@@ -247,7 +260,7 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
             warnings.push(format!("{}: fewer than 2 points, no dm–dt image", curve.label()));
             continue;
         }
-        by_channel[channel] = Some(*curve);
+        by_channel[channel] = Some(curve);
         let img = dmdt::image(curve, &grid, ImageOptions::default())?;
         // sqrt of the fraction of pairs per pixel, times the number of pixels (a uniform image
         // is 1 everywhere): values of order one, the same scale for 10 points or 1 000.
@@ -277,7 +290,8 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
         warnings.push(format!("the period was searched on every {}th of the {big} points (at most {} per band)", big.div_ceil(period::MAX_PERIODOGRAM_POINTS), period::MAX_PERIODOGRAM_POINTS));
     }
     image.extend_from_slice(&features);
-    warnings.extend(training_range_warnings(curves));
+    warnings.extend(training_range_warnings(&curves));
+    warnings.extend(unfamiliar(&image, shipped_card()));
     Ok((image, warnings))
 }
 
@@ -330,6 +344,15 @@ pub struct ModelCard {
     /// Mean and standard deviation of each feature over the training stars (standardisation).
     pub feature_mean: Vec<f32>,
     pub feature_std: Vec<f32>,
+    /// The training stars' standardised features: their mean, the inverse of their covariance
+    /// (row-major) and the 99.5th percentile of their Mahalanobis distances (`unfamiliar`);
+    /// empty in a card without them.
+    #[serde(default)]
+    pub familiar_mean: Vec<f32>,
+    #[serde(default)]
+    pub familiar_precision: Vec<f32>,
+    #[serde(default)]
+    pub familiar_limit: f32,
     #[serde(flatten)]
     pub training: serde_json::Map<String, serde_json::Value>,
 }
@@ -338,7 +361,42 @@ const WEIGHTS: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/mode
 const CARD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dmdt_cnn.json"));
 
 pub fn model_card() -> ModelCard {
-    serde_json::from_str(CARD).expect("models/dmdt_cnn.json is written by the training command")
+    shipped_card().clone()
+}
+
+/// The shipped model's card, parsed once (every input's check reads its ranges).
+fn shipped_card() -> &'static ModelCard {
+    static PARSED: std::sync::OnceLock<ModelCard> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| serde_json::from_str(CARD).expect("models/dmdt_cnn.json is written by the training command"))
+}
+
+/// How far an input's features (standardised as the model reads them) are from the training
+/// inputs': the Mahalanobis distance √(dᵀ P d), d the difference from the training mean and P
+/// the inverse of the training covariance (`ModelCard::familiar_mean`, `familiar_precision`).
+/// None when the card has no such numbers or the input is not a model input.
+pub fn distance_from_training(input: &[f32], card: &ModelCard) -> Option<f32> {
+    let n = N_FEATURES;
+    if input.len() != input_len() || card.familiar_mean.len() != n || card.familiar_precision.len() != n * n {
+        return None;
+    }
+    let features = &input[input.len() - n..];
+    let d: Vec<f64> = (0..n).map(|k| ((features[k] - card.feature_mean[k]) / card.feature_std[k] - card.familiar_mean[k]) as f64).collect();
+    let quadratic: f64 = (0..n).map(|r| d[r] * (0..n).map(|c| card.familiar_precision[r * n + c] as f64 * d[c]).sum::<f64>()).sum();
+    Some(quadratic.max(0.0).sqrt() as f32)
+}
+
+/// A warning when an input's features are farther from the training stars' than all but 0.5%
+/// of the training stars themselves (`distance_from_training` above `familiar_limit`): the
+/// light curve is unlike EROS-1's (cadence, survey, noise) in ways the single checks of
+/// `training_range_warnings` do not catch, and the network's answer is an extrapolation.
+pub fn unfamiliar(input: &[f32], card: &ModelCard) -> Option<String> {
+    let distance = distance_from_training(input, card)?;
+    (distance > card.familiar_limit).then(|| {
+        format!(
+            "its period and light-curve-shape numbers are unlike the EROS-1 training stars' (distance {distance:.1} from them, where 99.5% of the training stars are within {:.1}): the answer is an extrapolation",
+            card.familiar_limit
+        )
+    })
 }
 
 /// The trained classifier on one device.
@@ -529,6 +587,36 @@ mod tests {
         assert_eq!(p.label, "Cepheid");
         // The curve's sine has period 2π/0.7 samples of 11.3 days (or an alias of it).
         assert!(p.period.is_some());
+    }
+
+    #[test]
+    fn a_band_too_sparse_to_read_beside_a_full_one_is_left_out() {
+        let blue = curve(Some("b"), 120);
+        let red = curve(Some("r"), 3);
+        let (x, warnings) = input_image(&[&blue, &red]).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("band r: only 3 points, left out")), "{warnings:?}");
+        assert_eq!(x, input_image(&[&blue]).unwrap().0);
+        // With no band of enough points both are read (and the answer is "uncertain").
+        let (x, warnings) = input_image(&[&curve(Some("b"), 5), &red]).unwrap();
+        assert!(!warnings.iter().any(|w| w.contains("left out")), "{warnings:?}");
+        assert_eq!(prediction(&[&curve(Some("b"), 5), &red], &x, [0.0, 1.0, 0.0, 0.0], warnings).label, "uncertain");
+    }
+
+    #[test]
+    fn inputs_far_from_the_training_stars_get_a_warning() {
+        let card = model_card();
+        assert_eq!(card.familiar_precision.len(), N_FEATURES * N_FEATURES);
+        assert!(card.familiar_limit > 0.0);
+        // The page's simulated Cepheid (EROS-like sampling and errors) is not far.
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/examples/cepheid.csv")).unwrap();
+        let curves = crate::lightcurve::read(&bytes, &Default::default()).unwrap();
+        let (mut x, warnings) = input_image(&curves.iter().collect::<Vec<_>>()).unwrap();
+        let near = distance_from_training(&x, &card).unwrap();
+        assert!(near < card.familiar_limit && warnings.is_empty(), "{near} {warnings:?}");
+        // A band without a Fourier fit never occurred in training.
+        x[input_len() - N_FEATURES + PERIOD_FEATURES] = 0.0;
+        assert!(distance_from_training(&x, &card).unwrap() > 10.0 * card.familiar_limit);
+        assert!(unfamiliar(&x, &card).unwrap().contains("unlike the EROS-1 training stars"));
     }
 
     #[test]

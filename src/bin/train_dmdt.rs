@@ -2,6 +2,7 @@
 //!
 //!   cargo run --release --features train --bin train-dmdt -- train      # writes models/dmdt_cnn.{bpk,json}
 //!   cargo run --release --features train --bin train-dmdt -- evaluate   # writes models/dmdt_cnn_report.md
+//!   cargo run --release --features train --bin train-dmdt -- familiar   # adds `familiar_*` to the card
 //!
 //! Training holds out a stratified 20% of `train` for validation: the epoch with the best
 //! balanced validation accuracy is kept, and the softmax temperature is fitted on it. `test` is
@@ -66,6 +67,10 @@ enum Command {
     /// is never an input): per class, the share of stars whose highest peak, or one of the
     /// first 3 or 6, is the catalogue's (or half or twice it) within 1%.
     Periods,
+    /// Adds to the shipped model's card what `classifier::unfamiliar` reads (the training
+    /// stars' feature distribution, recomputed from `train` with the card's seed; the weights
+    /// are not touched), and says how often it warns on validation stars and ZTF curves.
+    Familiar,
 }
 
 /// One star: its label (0..4) and its light curves (bands b and r).
@@ -326,11 +331,10 @@ fn augmented_variants(stars: &[Star], fit: &[usize], count: usize, seed: u64) ->
     })
 }
 
-fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_per_star: usize, class_weights: &str, n_members: usize) {
-    let start = std::time::Instant::now();
+/// The stratified 80/20 split of `train` into stars to fit and stars to validate on (the same
+/// for the same seed).
+fn fit_and_validation(stars: &[Star], seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut rng = Rng64::seed_from_u64(seed);
-    let stars = read_split(&data_dir(cli), "train");
-    // Stratified 80/20 split of `train`.
     let (mut fit, mut val) = (Vec::new(), Vec::new());
     for c in 0..4 {
         let mut idx: Vec<usize> = (0..stars.len()).filter(|&i| stars[i].label == c).collect();
@@ -339,6 +343,132 @@ fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_pe
         val.extend_from_slice(&idx[..n_val]);
         fit.extend_from_slice(&idx[n_val..]);
     }
+    (fit, val)
+}
+
+/// The training stars' standardised features as `classifier::unfamiliar` reads them: their
+/// mean, the inverse of their covariance and the 99.5th percentile of their own distances.
+/// A ridge of 1e-3 keeps features that are constant in training (a band "fitted") invertible:
+/// any change in them then counts as far.
+fn familiarity(inputs: &[&Vec<f32>], norm: &Norm) -> (Vec<f32>, Vec<f32>, f32) {
+    let n = classifier::N_FEATURES;
+    let z: Vec<Vec<f64>> = inputs.iter().map(|x| (0..n).map(|k| ((x[x.len() - n + k] - norm.mean[k]) / norm.std[k]) as f64).collect()).collect();
+    let count = z.len() as f64;
+    let mean: Vec<f64> = (0..n).map(|k| z.iter().map(|v| v[k]).sum::<f64>() / count).collect();
+    let mut cov = vec![vec![0.0; n]; n];
+    for v in &z {
+        for r in 0..n {
+            for c in 0..n {
+                cov[r][c] += (v[r] - mean[r]) * (v[c] - mean[c]) / count;
+            }
+        }
+    }
+    (0..n).for_each(|k| cov[k][k] += 1e-3);
+    let precision = inverse_spd(&cov);
+    let mut card = card_of(norm);
+    card.familiar_mean = mean.iter().map(|&v| v as f32).collect();
+    card.familiar_precision = precision.iter().flatten().map(|&v| v as f32).collect();
+    let mut distances: Vec<f32> = inputs.iter().map(|x| classifier::distance_from_training(x, &card).expect("a full card")).collect();
+    distances.sort_by(f32::total_cmp);
+    let limit = distances[((distances.len() - 1) as f64 * 0.995).round() as usize];
+    (card.familiar_mean, card.familiar_precision, limit)
+}
+
+/// The inverse of a symmetric positive definite matrix by its Cholesky factor (60 × 60 here,
+/// once per training run; the project has no linear-algebra crate and needs only this).
+fn inverse_spd(a: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = a.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = a[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
+            l[i][j] = if i == j { s.max(1e-300).sqrt() } else { s / l[j][j] };
+        }
+    }
+    // Columns of A⁻¹: solve L y = e_c, then Lᵀ x = y.
+    let mut inv = vec![vec![0.0; n]; n];
+    for c in 0..n {
+        let mut y = vec![0.0; n];
+        for i in 0..n {
+            let e = if i == c { 1.0 } else { 0.0 };
+            y[i] = (e - (0..i).map(|k| l[i][k] * y[k]).sum::<f64>()) / l[i][i];
+        }
+        for i in (0..n).rev() {
+            let x = (y[i] - (i + 1..n).map(|k| l[k][i] * inv[k][c]).sum::<f64>()) / l[i][i];
+            inv[i][c] = x;
+        }
+    }
+    inv
+}
+
+/// A card with the standardisation only (what `familiarity` needs to measure distances).
+fn card_of(norm: &Norm) -> classifier::ModelCard {
+    classifier::ModelCard {
+        temperature: 1.0,
+        classes: CLASSES.iter().map(|c| c.to_string()).collect(),
+        grid: classifier::GRID.to_string(),
+        members: 1,
+        feature_mean: norm.mean.clone(),
+        feature_std: norm.std.clone(),
+        familiar_mean: Vec::new(),
+        familiar_precision: Vec::new(),
+        familiar_limit: 0.0,
+        training: Default::default(),
+    }
+}
+
+/// Adds `familiarity` to the shipped model's card without training again (the same split and
+/// plain inputs as `train` with the card's seed; the weights and the standardisation are not
+/// touched), and says how often it warns on validation stars and on the ZTF curves.
+fn familiar(cli: &Cli) {
+    let start = std::time::Instant::now();
+    let path = out_dir(cli).join("dmdt_cnn.json");
+    let text = std::fs::read_to_string(&path).expect("a model card");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("the card is JSON");
+    let mut card: classifier::ModelCard = serde_json::from_str(&text).expect("a model card");
+    let seed = json["seed"].as_u64().expect("the card's seed");
+    let stars = read_split(&data_dir(cli), "train");
+    let (fit, val) = fit_and_validation(&stars, seed);
+    let fit_inputs: Vec<Vec<f32>> = fit.iter().map(|&i| plain(&stars[i])).collect();
+    let norm = Norm { mean: card.feature_mean.clone(), std: card.feature_std.clone() };
+    let (mean, precision, limit) = familiarity(&fit_inputs.iter().collect::<Vec<_>>(), &norm);
+    (card.familiar_mean, card.familiar_precision, card.familiar_limit) = (mean, precision, limit);
+    json["familiar_mean"] = serde_json::json!(card.familiar_mean);
+    json["familiar_precision"] = serde_json::json!(card.familiar_precision);
+    json["familiar_limit"] = serde_json::json!(card.familiar_limit);
+    report_unfamiliar(cli, &stars, &val, &card);
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+    eprintln!("train-dmdt: familiarity of {} training stars written to {} ({:.0} s)", fit.len(), path.display(), start.elapsed().as_secs_f64());
+}
+
+/// How often `classifier::unfamiliar` warns: on the validation stars (held out of the numbers
+/// it reads), all epochs and 20 random epochs per band, and on the ZTF curves.
+fn report_unfamiliar(cli: &Cli, stars: &[Star], val: &[usize], card: &classifier::ModelCard) {
+    let warned = |inputs: &[Vec<f32>]| inputs.iter().filter(|x| classifier::unfamiliar(x, card).is_some()).count();
+    let all: Vec<Vec<f32>> = val.iter().map(|&i| plain(&stars[i])).collect();
+    let mut rng = Rng64::seed_from_u64(7);
+    let sparse: Vec<Vec<f32>> = val
+        .iter()
+        .map(|&i| {
+            let curves: Vec<LightCurve> = stars[i].curves.iter().map(|c| subsample(c, 20, &mut rng)).collect();
+            classifier::input_image(&curves.iter().collect::<Vec<_>>()).unwrap().0
+        })
+        .collect();
+    eprintln!("train-dmdt: limit {:.1}; warned on {} of {} validation stars, {} with 20 random epochs per band", card.familiar_limit, warned(&all), all.len(), warned(&sparse));
+    let ztf = data_dir(cli).join("../ztf-alerce/periodic_light_curves.csv");
+    if let Ok(bytes) = std::fs::read(ztf) {
+        let curves = lightcurve::read(&bytes, &ReadOptions::default()).unwrap();
+        for group in classifier::group_by_object(&curves) {
+            let x = classifier::input_image(&group).unwrap().0;
+            eprintln!("  ZTF {}: distance {:.1}", group[0].object.as_deref().unwrap_or(""), classifier::distance_from_training(&x, card).unwrap_or(f32::NAN));
+        }
+    }
+}
+
+fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_per_star: usize, class_weights: &str, n_members: usize) {
+    let start = std::time::Instant::now();
+    let stars = read_split(&data_dir(cli), "train");
+    let (fit, val) = fit_and_validation(&stars, seed);
     let counts: Vec<usize> = (0..4).map(|c| fit.iter().filter(|&&i| stars[i].label == c).count()).collect();
     // Class weights 1/n or 1/√n, scaled to mean 1 over the training stars.
     let power = match class_weights {
@@ -358,6 +488,7 @@ fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_pe
     let norm = Norm::of(&variants.iter().map(|v| v[0].clone()).collect::<Vec<_>>());
     eprintln!("train-dmdt: {} augmented inputs per star drawn ({:.0} s)", variants[0].len() - 1, start.elapsed().as_secs_f64());
     let val_truth: Vec<usize> = val.iter().map(|&i| stars[i].label).collect();
+    let (familiar_mean, familiar_precision, familiar_limit) = familiarity(&variants.iter().map(|v| &v[0]).collect::<Vec<_>>(), &norm);
 
     let plain_device = skysift::compute::cpu_device();
     let loss_weights = weights.clone();
@@ -418,6 +549,9 @@ fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_pe
         members: n_members,
         feature_mean: norm.mean.clone(),
         feature_std: norm.std.clone(),
+        familiar_mean: familiar_mean.clone(),
+        familiar_precision: familiar_precision.clone(),
+        familiar_limit,
         training: Default::default(),
     };
     // Calibration: the temperature that minimises the validation log-loss.
@@ -426,6 +560,7 @@ fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_pe
     let logits: Vec<[f32; 4]> = probs_t1.iter().map(|p| [p[0].max(1e-30).ln(), p[1].max(1e-30).ln(), p[2].max(1e-30).ln(), p[3].max(1e-30).ln()]).collect();
     let temperature = (10..=500).map(|k| k as f32 / 100.0).min_by(|&a, &b| nll(&logits, &val_truth, a).total_cmp(&nll(&logits, &val_truth, b))).unwrap();
     card.temperature = temperature;
+    report_unfamiliar(cli, &stars, &val, &card);
     // Each band alone on the validation stars.
     let mut single_band = serde_json::Map::new();
     for band in ["b", "r"] {
@@ -451,6 +586,7 @@ fn train(cli: &Cli, seed: u64, epochs: usize, batch: usize, lr: f64, variants_pe
         "input": "2 channels (blue: EROS b / ZTF g; red: EROS r / ZTF r), sqrt(fraction of pairs x number of pixels) per dm-dt pixel; then the periodogram and Fourier-fit features, standardised with feature_mean and feature_std",
         "features": classifier::feature_names(),
         "feature_mean": norm.mean, "feature_std": norm.std,
+        "familiar_mean": familiar_mean, "familiar_precision": familiar_precision, "familiar_limit": familiar_limit,
         "data": "EROS-1 LMC train split (RAMP variable_stars kit), 80% fitted, 20% validation (stratified); test never read",
         "command": format!("cargo run --release --features train --bin train-dmdt -- train --seed {seed} --epochs {epochs} --batch {batch} --lr {lr} --variants {variants_per_star} --class-weights {class_weights} --members {n_members}"),
         "seed": seed, "epochs": epochs, "batch": batch, "learning_rate": lr,
@@ -478,8 +614,10 @@ fn evaluate(cli: &Cli, seed: u64) {
     let classify = |inputs: &[Vec<f32>]| -> Vec<[f32; 4]> {
         inputs.chunks(256).flat_map(|c| model.probabilities_blocking(&c.iter().map(|v| v.as_slice()).collect::<Vec<_>>()).unwrap()).collect()
     };
-    let probs = classify(&stars.iter().map(plain).collect::<Vec<_>>());
+    let plain_inputs: Vec<Vec<f32>> = stars.iter().map(plain).collect();
+    let probs = classify(&plain_inputs);
     let full = scores(&probs.iter().map(argmax).collect::<Vec<_>>(), &truth);
+    let unfamiliar = plain_inputs.iter().filter(|x| classifier::unfamiliar(x, &card).is_some()).count();
     let mut rng = Rng64::seed_from_u64(seed);
     let mut sparse = Vec::new();
     for keep in [10, 20, 40, 80] {
@@ -552,6 +690,7 @@ fn evaluate(cli: &Cli, seed: u64) {
         writeln!(md, "| {} | {} |", CLASSES[c], row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ")).unwrap();
     }
     writeln!(md, "\nCalibration: expected calibration error (15 bins) {:.3} with the fitted temperature {} (validation-fitted), {:.3} without.\n", ece(&probs, &truth), card.temperature, ece(&probs_uncal, &truth)).unwrap();
+    writeln!(md, "Inputs unlike the training stars (`classifier::unfamiliar`: features farther from them than 99.5% of the training stars are) get a warning: {unfamiliar} of {} test stars, all epochs.\n", stars.len()).unwrap();
     if !ztf_rows.is_empty() {
         writeln!(md, "Cross-survey: the 25 ZTF/ALeRCE light curves (g → blue, r → red; DSCT is outside the taxonomy):\n").unwrap();
         writeln!(md, "| object | ALeRCE class | skysift says | p | period found (days) | warnings |\n|---|---|---|---:|---:|---|").unwrap();
@@ -573,6 +712,8 @@ fn evaluate(cli: &Cli, seed: u64) {
             writeln!(md, "| {id} | {truth} | {} | {:.2} | {period} | {} |", p.label, p.probabilities[&p.label], p.warnings.join("; ")).unwrap();
         }
         writeln!(md, "\n{right} of {scored} ZTF stars of the four classes are labelled as ALeRCE labels them.").unwrap();
+        let warned: Vec<bool> = ztf_rows.iter().filter(|(_, t, _)| t != "DSCT").map(|(_, _, p)| p.warnings.iter().any(|w| w.contains("unlike the EROS-1 training stars"))).collect();
+        writeln!(md, "Of the {scored}, {} got the warning for inputs unlike the training stars.", warned.iter().filter(|&&w| w).count()).unwrap();
     }
     let path = out_dir(cli).join("dmdt_cnn_report.md");
     std::fs::write(&path, &md).unwrap();
@@ -623,5 +764,6 @@ fn main() {
         Command::Train { seed, epochs, batch, lr, variants, ref class_weights, members } => train(&cli, seed, epochs, batch, lr, variants, class_weights, members),
         Command::Evaluate { seed } => evaluate(&cli, seed),
         Command::Periods => periods(&cli),
+        Command::Familiar => familiar(&cli),
     }
 }
