@@ -3,6 +3,7 @@
 //!   cargo run --release --features train --bin train-dmdt -- train      # writes models/dmdt_cnn.{bpk,json}
 //!   cargo run --release --features train --bin train-dmdt -- evaluate   # writes models/dmdt_cnn_report.md
 //!   cargo run --release --features train --bin train-dmdt -- familiar   # adds `familiar_*` to the card
+//!   cargo run --release --features train --bin train-dmdt -- artefacts  # stars whose catalogue period is a daily artefact
 //!
 //! Training holds out a stratified 20% of `train` for validation: the epoch with the best
 //! balanced validation accuracy is kept, and the softmax temperature is fitted on it. `test` is
@@ -71,6 +72,10 @@ enum Command {
     /// stars' feature distribution, recomputed from `train` with the card's seed; the weights
     /// are not touched), and says how often it warns on validation stars and ZTF curves.
     Familiar,
+    /// The shipped model on the validation split (train only), stars whose catalogue period is
+    /// a sidereal-day artefact (within 1.5% of 1, ½ or ⅓ day) apart from the others; and how
+    /// many such stars each class of `train` has.
+    Artefacts,
 }
 
 /// One star: its label (0..4) and its light curves (bands b and r).
@@ -758,6 +763,46 @@ fn periods(cli: &Cli) {
     }
 }
 
+/// Whether a catalogue period is one, a half or a third of a day (within 1.5%): what nightly
+/// sampling at the same hour produces, not a pulsation or an orbit.
+fn daily_artefact(days: f64) -> bool {
+    [1.0, 2.0, 3.0].iter().any(|k| (days * k - 1.0).abs() < 0.015)
+}
+
+fn artefacts(cli: &Cli) {
+    let dir = data_dir(cli);
+    let stars = read_split(&dir, "train");
+    let truth = catalogue_periods(&dir);
+    let period = |s: &Star| truth[s.curves[0].object.as_deref().unwrap_or_default()];
+    let median_mag = |s: &Star| {
+        let mut m = s.curves[0].mag.clone();
+        m.sort_by(f64::total_cmp);
+        m[m.len() / 2]
+    };
+    println!("| class | stars in train | catalogue period a daily artefact | their median magnitude (first band) | the others' |\n|---|---:|---:|---:|---:|");
+    for c in 0..4 {
+        let of: Vec<&Star> = stars.iter().filter(|s| s.label == c).collect();
+        let median = |v: Vec<f64>| -> String {
+            let mut v = v;
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).map_or("–".into(), |m| format!("{m:.2}"))
+        };
+        let (daily, other): (Vec<&Star>, Vec<&Star>) = of.iter().partition(|s| daily_artefact(period(s)));
+        println!("| {} | {} | {} | {} | {} |", CLASSES[c], of.len(), daily.len(), median(daily.iter().map(|s| median_mag(s)).collect()), median(other.iter().map(|s| median_mag(s)).collect()));
+    }
+    let card = classifier::model_card();
+    let (_, val) = fit_and_validation(&stars, card.training["seed"].as_u64().expect("the card's seed"));
+    let model = Classifier::new(&skysift::compute::cpu_device());
+    let inputs: Vec<Vec<f32>> = val.iter().map(|&i| plain(&stars[i])).collect();
+    let probs = model.probabilities_blocking(&inputs.iter().map(|v| v.as_slice()).collect::<Vec<_>>()).unwrap();
+    println!("\nShipped model, validation split:\n\n| stars | count | accuracy | balanced accuracy |\n|---|---:|---:|---:|");
+    for (name, keep) in [("all", None), ("catalogue period a daily artefact", Some(true)), ("the others", Some(false))] {
+        let chosen: Vec<usize> = (0..val.len()).filter(|&k| keep.is_none_or(|d| daily_artefact(period(&stars[val[k]])) == d)).collect();
+        let s = scores(&chosen.iter().map(|&k| argmax(&probs[k])).collect::<Vec<_>>(), &chosen.iter().map(|&k| stars[val[k]].label).collect::<Vec<_>>());
+        println!("| {name} | {} | {:.3} | {:.3} |", chosen.len(), s.accuracy, s.balanced);
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     match cli.command {
@@ -765,5 +810,6 @@ fn main() {
         Command::Evaluate { seed } => evaluate(&cli, seed),
         Command::Periods => periods(&cli),
         Command::Familiar => familiar(&cli),
+        Command::Artefacts => artefacts(&cli),
     }
 }
