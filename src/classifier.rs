@@ -237,6 +237,17 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
     } else {
         curves.to_vec()
     };
+    // Other bands (i, z, …) beside a blue or a red one are left out, not refused: a ZTF file
+    // with g, r and i points is classified from g and r.
+    let known = |c: &&LightCurve| band_channel(c.band.as_deref()).is_some();
+    let curves: Vec<&LightCurve> = if curves.iter().any(known) {
+        for other in curves.iter().filter(|c| !known(c)) {
+            warnings.push(format!("{}: left out (the classifier reads a blue band, B, b or g, and a red band, R or r)", other.label()));
+        }
+        curves.into_iter().filter(known).collect()
+    } else {
+        curves
+    };
     for &curve in &curves {
         let channel = match band_channel(curve.band.as_deref()) {
             Some(c) => c,
@@ -563,6 +574,10 @@ mod tests {
         // Two bands that are not blue and red are refused with a message.
         let err = input_image(&[&curve(Some("i"), 50), &curve(Some("z"), 50)]).unwrap_err().to_string();
         assert!(err.contains("band 'i'"), "{err}");
+        // Beside a blue or a red band, another band is left out with a warning.
+        let (x, warnings) = input_image(&[&curve(Some("i"), 50), &blue]).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("band i: left out")), "{warnings:?}");
+        assert_eq!(x, input_image(&[&blue]).unwrap().0);
     }
 
     #[test]
