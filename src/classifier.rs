@@ -228,26 +228,14 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
     // never saw such a band (its subsets kept 10 or more epochs), and its empty features read as
     // far outside the training data (a ZTF Mira/LPV star with 2 g points and 118 r points was
     // called an RR Lyrae star with probability 1.0). The other band then stands in for it.
-    let enough = |c: &&&LightCurve| c.len() >= MIN_POINTS;
-    let curves: Vec<&LightCurve> = if curves.iter().any(|c| enough(&c)) {
-        for sparse in curves.iter().filter(|c| !enough(c)) {
-            warnings.push(format!("{}: only {} points, left out (the classifier reads bands of {MIN_POINTS} points or more)", sparse.label(), sparse.len()));
-        }
-        curves.iter().filter(enough).copied().collect()
-    } else {
-        curves.to_vec()
-    };
+    let curves = keep_where_any(curves.to_vec(), |c| c.len() >= MIN_POINTS, &mut warnings, |c| {
+        format!("{}: only {} points, left out (the classifier reads bands of {MIN_POINTS} points or more)", c.label(), c.len())
+    });
     // Other bands (i, z, …) beside a blue or a red one are left out, not refused: a ZTF file
     // with g, r and i points is classified from g and r.
-    let known = |c: &&LightCurve| band_channel(c.band.as_deref()).is_some();
-    let curves: Vec<&LightCurve> = if curves.iter().any(known) {
-        for other in curves.iter().filter(|c| !known(c)) {
-            warnings.push(format!("{}: left out (the classifier reads a blue band, B, b or g, and a red band, R or r)", other.label()));
-        }
-        curves.into_iter().filter(known).collect()
-    } else {
-        curves
-    };
+    let curves = keep_where_any(curves, |c| band_channel(c.band.as_deref()).is_some(), &mut warnings, |c| {
+        format!("{}: left out (the classifier reads a blue band, B, b or g, and a red band, R or r)", c.label())
+    });
     for &curve in &curves {
         let channel = match band_channel(curve.band.as_deref()) {
             Some(c) => c,
@@ -304,6 +292,17 @@ pub fn input_image(curves: &[&LightCurve]) -> Result<(Vec<f32>, Vec<String>)> {
     warnings.extend(training_range_warnings(&curves));
     warnings.extend(unfamiliar(&image, shipped_card()));
     Ok((image, warnings))
+}
+
+/// The curves `keep` accepts, each other one named in a warning (`why`), when `keep` accepts
+/// any; all of them otherwise.
+fn keep_where_any<'a>(curves: Vec<&'a LightCurve>, keep: impl Fn(&LightCurve) -> bool, warnings: &mut Vec<String>, why: impl Fn(&LightCurve) -> String) -> Vec<&'a LightCurve> {
+    if !curves.iter().any(|c| keep(c)) {
+        return curves;
+    }
+    let (kept, left): (Vec<&LightCurve>, Vec<&LightCurve>) = curves.into_iter().partition(|c| keep(c));
+    warnings.extend(left.into_iter().map(why));
+    kept
 }
 
 /// Ways the light curves differ from EROS-1's (about 120 epochs per band over about 1 300
