@@ -32,7 +32,7 @@ def main():
                                               env={**os.environ, 'OMP_NUM_THREADS': '1'})}
     adapter = next((r.get('adapter') for r in wasm.values() if r['backend'] == 'webgpu'), None)
     print(f'Sky map -> GWSkyNet score, seconds per map; {os.cpu_count()} cores. skysift native renders the volume images on all cores,'
-          f' the page (wasm) in up to three workers (one per core), the Python pipeline on one core (OMP_NUM_THREADS=1).')
+          f' the page (wasm) in up to eight workers (one per core), the Python pipeline on one core (OMP_NUM_THREADS=1).')
     print(f'WebGPU adapter: {adapter or "none"} (SwiftShader is a CPU emulation: its figures say nothing of a GPU).')
     print(f'{"map":<46} {"Python gwskynet":>15} {"skysift native":>22} {"wasm CPU":>10} {"wasm WebGPU":>11} {"Python/native":>13} {"Python/wasm CPU":>15}')
     for m in maps:

@@ -205,7 +205,7 @@ test('a file that is not text dragged over the page starts the sky maps\' helper
   try {
     const { page, log } = await openPage(session, '/www/?backend=cpu');
     await waitReady(page);
-    const helpers = await page.evaluate(() => Math.min(2, (navigator.hardwareConcurrency || 1) - 1));
+    const helpers = await page.evaluate(async () => (await import('./js/skysift.js')).volumeHelpersWanted());
     const before = page.workers().length;
     const dragEnter = (name, type) => page.evaluate(([name, type]) => {
       const data = new DataTransfer();
@@ -235,6 +235,45 @@ test('a file that is not text dragged over the page starts the sky maps\' helper
   } finally {
     await session.close();
   }
+});
+
+test('with many cores, seven helper workers render the volume images in bands: the same inputs, bit for bit, as one worker alone', async () => {
+  // Chromium is told it has 8 or 1 cores (this machine may have 2): the split of the work,
+  // not its speed, is what is checked.
+  const run = async (cores) => {
+    const session = await launch({ webgpu: false });
+    try {
+      const { page, log } = await openPage(session, '/www/?backend=cpu', {
+        prepare: (context) => context.addInitScript(`Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => ${cores} });`),
+      });
+      await waitReady(page);
+      const before = page.workers().length;
+      const result = await page.evaluate(async () => {
+        const { createSkysift, volumeHelpersWanted } = await import('./js/skysift.js');
+        const sky = await createSkysift({ backend: 'cpu' });
+        const bytes = await (await fetch('examples/simulated-bbh.fits.gz')).arrayBuffer();
+        const r = await sky.scoreSkyMap(bytes);
+        const out = { helpers: volumeHelpersWanted(), score: r.score, inputs: r.inputs.map((values) => Array.from(values)), volume: r.volume.map((values) => Array.from(values)) };
+        return out;
+      });
+      const workers = page.workers().length - before;
+      assert.deepEqual(log.errors, []);
+      return { ...result, workers };
+    } finally {
+      await session.close();
+    }
+  };
+  const many = await run(8);
+  const one = await run(1);
+  assert.equal(many.helpers, 7);
+  assert.equal(one.helpers, 0);
+  // The new Skysift's own worker, and its seven helpers.
+  assert.equal(many.workers, 8);
+  assert.equal(one.workers, 1);
+  assert.equal(many.score, one.score);
+  assert.equal(many.inputs.length, 10);
+  many.inputs.forEach((values, k) => assert.deepEqual(values, one.inputs[k], `input ${k}`));
+  many.volume.forEach((values, k) => assert.deepEqual(values, one.volume[k], `volume image ${k}`));
 });
 
 test('a real sky map dropped on the page gets the CLI\'s score; a map GWSkyNet cannot use, or a stop, keeps the result', async (t) => {

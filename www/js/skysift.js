@@ -176,7 +176,7 @@ export class Skysift {
    * baseline), `inputs` the ten arrays GWSkyNet read (for `explainImage`), `view` a 720 × 360
    * Mollweide view {density, level, area50, area90} (credible levels, areas in deg²).
    * `sky` is the 180 × 360 image and `volume` the three 262 × 262 images GWSkyNet sees (each
-   * divided by its peak); with more than one core, up to two helper workers render bands of
+   * divided by its peak); with more than one core, up to seven helper workers render bands of
    * the volume images' rows in parallel (`seconds.volume`: each face's rendering time, summed
    * over its bands). onProgress({step, done, total}) is called between steps; aborting
    * `signal` stops the work at once (the worker is replaced) and rejects with an AbortError.
@@ -372,9 +372,15 @@ async function startHelper(module) {
   }
 }
 
-/** Helper workers for volume images: one per spare core, at most two. */
-function volumeHelpersWanted() {
-  return Math.min(2, (navigator.hardwareConcurrency || 1) - 1);
+/**
+ * Helper workers for volume images: one per spare core, at most `MAX_VOLUME_HELPERS` (with this
+ * worker, eight render the 24 bands of rows). Each holds its own wasm instance and the map in
+ * compact form: ~26 MB more each (chromium's memory after scoring S190718y's NSIDE-1024 map:
+ * +73 MB with two helpers, +201 MB with seven).
+ */
+export const MAX_VOLUME_HELPERS = 7;
+export function volumeHelpersWanted(cores = navigator.hardwareConcurrency || 1) {
+  return Math.max(0, Math.min(MAX_VOLUME_HELPERS, cores - 1));
 }
 
 export async function createSkysift({ backend = 'auto' } = {}) {
