@@ -375,8 +375,8 @@ async function startHelper(module) {
 /**
  * Helper workers for volume images: one per spare core, at most `MAX_VOLUME_HELPERS` (with this
  * worker, eight render the 24 bands of rows). Each holds its own wasm instance and the map in
- * compact form: ~26 MB more each (chromium's memory after scoring S190718y's NSIDE-1024 map:
- * +73 MB with two helpers, +201 MB with seven).
+ * compact form: 18–26 MB more each (chromium's memory after scoring a map, two helpers against
+ * seven: S190718y's NSIDE-1024 map +73 / +201 MB, S190425z's multi-order map +161 / +252 MB).
  */
 export const MAX_VOLUME_HELPERS = 7;
 export function volumeHelpersWanted(cores = navigator.hardwareConcurrency || 1) {
