@@ -253,8 +253,7 @@ test('with many cores, seven helper workers render the volume images in bands: t
         const sky = await createSkysift({ backend: 'cpu' });
         const bytes = await (await fetch('examples/simulated-bbh.fits.gz')).arrayBuffer();
         const r = await sky.scoreSkyMap(bytes);
-        const out = { helpers: volumeHelpersWanted(), score: r.score, inputs: r.inputs.map((values) => Array.from(values)), volume: r.volume.map((values) => Array.from(values)) };
-        return out;
+        return { helpers: volumeHelpersWanted(), score: r.score, inputs: r.inputs.map((values) => Array.from(values)), volume: r.volume.map((values) => Array.from(values)) };
       });
       const workers = page.workers().length - before;
       assert.deepEqual(log.errors, []);

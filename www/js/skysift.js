@@ -378,9 +378,9 @@ async function startHelper(module) {
  * compact form: 18–26 MB more each (chromium's memory after scoring a map, two helpers against
  * seven: S190718y's NSIDE-1024 map +73 / +201 MB, S190425z's multi-order map +161 / +252 MB).
  */
-export const MAX_VOLUME_HELPERS = 7;
-export function volumeHelpersWanted(cores = navigator.hardwareConcurrency || 1) {
-  return Math.max(0, Math.min(MAX_VOLUME_HELPERS, cores - 1));
+const MAX_VOLUME_HELPERS = 7;
+export function volumeHelpersWanted() {
+  return Math.min(MAX_VOLUME_HELPERS, (navigator.hardwareConcurrency || 1) - 1);
 }
 
 export async function createSkysift({ backend = 'auto' } = {}) {
